@@ -1,0 +1,29 @@
+// Package graph declares models as Gorgonia expression graphs, compiles them
+// to tape machines, and trains them.
+//
+// A model is a layers.Layer (usually layers.Sequential) plus a loss. New
+// builds it twice over one set of weight tensors: a training program
+// (forward and backward; gradients only for the learnables, never for the
+// input batch) and an inference program (forward only, dropout off). The
+// solver updates the shared tensors in place, so both programs always see
+// the same weights, with no copy.
+//
+// Data flows batch → input tensors → tape machine → gradients → solver →
+// callbacks:
+//
+//   - a datasets.Loader yields a datasets.Batch;
+//   - the program copies it into preallocated, bound input tensors (no
+//     allocation), one-hot targets and row weights: a last partial batch is
+//     padded with zero-weight rows, so it counts exactly its own rows;
+//   - the tape machine runs forward and backward; Gorgonia accumulates the
+//     gradients into the learnables' dual values;
+//   - the solver (solvers.Adam) updates the weights in place and zeroes the
+//     gradients;
+//   - Fit runs the callbacks around each batch and epoch and hands them a
+//     callbacks.Trainer to read and set the learning rate, stop, snapshot or
+//     restore weights, and write checkpoints.
+//
+// Weights and checkpoints use one versioned, checksummed binary format,
+// written atomically. Errors from Gorgonia, including its panics while a
+// graph is built, come back as errors naming the layer, input or parameter.
+package graph
