@@ -39,7 +39,18 @@ type Trainer interface {
 	// SaveCheckpoint atomically writes weights, solver state, the loop's
 	// position and the state of every Stateful callback to path, so that
 	// training resumed from it continues exactly as an uninterrupted run.
+	// The write happens once every callback has run the current hook, so
+	// the saved states include this hook's updates of callbacks listed
+	// after the one that asked.
 	SaveCheckpoint(path string) error
+}
+
+// SnapshotMarshaler is implemented by a Trainer whose snapshots can be
+// written into a checkpoint: EarlyStopping with restore_best_weights needs
+// it to carry its best weights across a resumed run.
+type SnapshotMarshaler interface {
+	MarshalSnapshot(Snapshot) ([]byte, error)
+	UnmarshalSnapshot([]byte) (Snapshot, error)
 }
 
 // State is what the loop passes to every hook.
@@ -88,7 +99,11 @@ type Namer interface {
 
 // Stateful is implemented by callbacks whose state must survive a
 // checkpoint (schedules, ReduceLROnPlateau, EarlyStopping) so that a
-// resumed run behaves exactly like an uninterrupted one.
+// resumed run behaves exactly like an uninterrupted one. A resuming loop
+// calls UnmarshalState before OnTrainBegin; a callback restored that way
+// keeps its state in that OnTrainBegin instead of starting afresh (an
+// LRScheduler, for instance, does not take the initial learning rate again:
+// the checkpoint's solver state restores the rate in force).
 type Stateful interface {
 	MarshalState() ([]byte, error)
 	UnmarshalState([]byte) error

@@ -14,12 +14,12 @@ import (
 // goldenSched is the part of a testdata/golden/sched-*.json file a schedule
 // test needs (format: testdata/golden/README.md).
 type goldenSched struct {
-	Scheduler string             `json:"scheduler"`
-	Options   map[string]any     `json:"options"`
-	InitialLR float64            `json:"initial_lr"`
-	StepsPer  string             `json:"steps_per"`
-	LRs       []float64          `json:"lrs"`
-	Metrics   []float64          `json:"metrics"`
+	Scheduler string         `json:"scheduler"`
+	Options   map[string]any `json:"options"`
+	InitialLR float64        `json:"initial_lr"`
+	StepsPer  string         `json:"steps_per"`
+	LRs       []float64      `json:"lrs"`
+	Metrics   []float64      `json:"metrics"`
 }
 
 func loadGolden(t *testing.T, name string) goldenSched {
@@ -114,7 +114,9 @@ func TestGoldenSchedules(t *testing.T) {
 		build   func(t *testing.T) callbacks.Callback
 	}{
 		{"sched-StepLR.json", map[string]any{"step_size": 3.0, "gamma": 0.5},
-			func(t *testing.T) callbacks.Callback { return mustSched(t, callbacks.StepLR(3, 0.5), callbacks.PerEpoch) }},
+			func(t *testing.T) callbacks.Callback {
+				return mustSched(t, callbacks.StepLR(3, 0.5), callbacks.PerEpoch)
+			}},
 		{"sched-StepLR-seed-per-batch.json", map[string]any{"step_size": 100.0, "gamma": 0.98},
 			func(t *testing.T) callbacks.Callback {
 				return mustSched(t, callbacks.StepLR(100, 0.98), callbacks.PerBatch)
