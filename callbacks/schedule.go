@@ -678,7 +678,10 @@ func (s *oneCycleLR) lr() (float64, error) {
 			}
 			pct := (float64(n) - start) / (p.end - start)
 			if s.anneal == AnnealLinear {
-				return (p.endLR-p.startLR)*pct + p.startLR, nil
+				// Stepping to total_steps, which PyTorch allows, extrapolates
+				// past the last phase; linearly that can go below 0, a rate
+				// never used for a step but one a solver may refuse.
+				return math.Max((p.endLR-p.startLR)*pct+p.startLR, 0), nil
 			}
 			cosOut := math.Cos(math.Pi*pct) + 1
 			return p.endLR + (p.startLR-p.endLR)/2.0*cosOut, nil
