@@ -14,12 +14,12 @@ import (
 //   - A value improves when it beats the best so far by more than
 //     min_delta (value − |min_delta| > best in max mode, value + |min_delta|
 //     < best in min mode).
-//   - Every epoch that does not improve adds one to a wait count; an
-//     improving epoch resets it to 0 only if it also improves on the
-//     baseline (when one is set), so a run that never beats the baseline
-//     stops after patience epochs.
-//   - Training stops at the end of an epoch (never the first) whose wait
-//     count has reached patience.
+//   - Every monitored epoch adds one to a wait count; an improving epoch
+//     resets it to 0 if it also improves on the baseline (when one is
+//     set), so epochs that improve but stay short of the baseline still
+//     use up patience.
+//   - Training stops at the end of an epoch that did not improve (and is
+//     not the first) once the wait count has reached patience.
 //   - With restore_best_weights, the weights of the best epoch (or of the
 //     first monitored epoch, when none improved) are put back when training
 //     ends, whether it stopped early or not.

@@ -232,11 +232,11 @@ func buildOneCycle(a *args) callbacks.Schedule {
 // args reads a class's keyword arguments, remembering the first error and
 // which keys were read, so that unknown ones can be named.
 type args struct {
-	class    string
-	m        map[string]json.RawMessage
-	used     map[string]bool
-	err      error
-	need     bool
+	class string
+	m     map[string]json.RawMessage
+	used  map[string]bool
+	err   error
+	need  bool
 }
 
 func newArgs(class string, raw json.RawMessage) (*args, error) {
