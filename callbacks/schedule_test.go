@@ -95,8 +95,12 @@ func TestScheduleResume(t *testing.T) {
 		"CosineAnnealingLR": func() callbacks.Schedule { return callbacks.CosineAnnealingLR(5, 1e-4) },
 		"WarmRestarts":      func() callbacks.Schedule { return callbacks.CosineAnnealingWarmRestarts(2, 3, 1e-3) },
 		"PolynomialLR":      func() callbacks.Schedule { return callbacks.PolynomialLR(7, 1.5) },
-		"OneCycleLR":        func() callbacks.Schedule { return callbacks.OneCycleLR(0.5, 16, callbacks.WithAnnealStrategy(callbacks.AnnealLinear)) },
-		"LambdaLR":          func() callbacks.Schedule { return callbacks.LambdaLR(func(s int) float64 { return math.Exp(-0.1 * float64(s)) }) },
+		"OneCycleLR": func() callbacks.Schedule {
+			return callbacks.OneCycleLR(0.5, 16, callbacks.WithAnnealStrategy(callbacks.AnnealLinear))
+		},
+		"LambdaLR": func() callbacks.Schedule {
+			return callbacks.LambdaLR(func(s int) float64 { return math.Exp(-0.1 * float64(s)) })
+		},
 		"SequentialLR": func() callbacks.Schedule {
 			return callbacks.SequentialLR([]callbacks.Schedule{callbacks.LinearLR(0.1, 1, 3), callbacks.CosineAnnealingWarmRestarts(3, 1, 0)}, []int{3})
 		},
