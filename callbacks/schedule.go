@@ -59,6 +59,11 @@ type scheduleState struct {
 	Children  []scheduleState `json:"children,omitempty"`
 }
 
+// Products added to something are wrapped in float64(...) throughout: Go
+// may fuse x*y+z into one FMA (it does on arm64, and on amd64 built for
+// v3), which rounds once where PyTorch rounds twice; an explicit conversion
+// forbids the fusion, keeping the rates bit-identical on every platform.
+
 // core is what every schedule keeps: PyTorch's base_lr and last_epoch, and
 // the constructor's verdict on its arguments.
 type core struct {
@@ -252,7 +257,7 @@ func (s *constantLR) restart(float64) (float64, error) {
 	if s.last >= s.total {
 		reached = 1
 	}
-	return s.base * (s.factor + reached*(1-s.factor)), nil
+	return s.base * (s.factor + float64(reached*(1-s.factor))), nil
 }
 
 // ---------------------------------------------------------------- LinearLR
@@ -299,7 +304,7 @@ func (s *linearLR) step(lr float64) (float64, error) {
 		return lr, nil
 	}
 	d := s.endF - s.startF
-	return lr * (1. + d/(float64(s.total)*s.startF+float64(s.last-1)*d)), nil
+	return lr * (1. + d/(float64(float64(s.total)*s.startF)+float64(float64(s.last-1)*d))), nil
 }
 
 func (s *linearLR) restart(float64) (float64, error) {
@@ -387,7 +392,7 @@ func (s *cosineLR) step(lr float64) (float64, error) {
 	case (s.last-1-s.tMax)%(2*s.tMax) == 0:
 		return lr + (s.base-s.etaMin)*(1-math.Cos(math.Pi/t))/2, nil
 	}
-	return (1+math.Cos(math.Pi*last/t))/(1+math.Cos(math.Pi*(last-1)/t))*(lr-s.etaMin) + s.etaMin, nil
+	return float64((1+math.Cos(math.Pi*last/t))/(1+math.Cos(math.Pi*(last-1)/t))*(lr-s.etaMin)) + s.etaMin, nil
 }
 
 func (s *cosineLR) restart(float64) (float64, error) {
@@ -681,10 +686,10 @@ func (s *oneCycleLR) lr() (float64, error) {
 				// Stepping to total_steps, which PyTorch allows, extrapolates
 				// past the last phase; linearly that can go below 0, a rate
 				// never used for a step but one a solver may refuse.
-				return math.Max((p.endLR-p.startLR)*pct+p.startLR, 0), nil
+				return math.Max(float64((p.endLR-p.startLR)*pct)+p.startLR, 0), nil
 			}
 			cosOut := math.Cos(math.Pi*pct) + 1
-			return p.endLR + (p.startLR-p.endLR)/2.0*cosOut, nil
+			return p.endLR + float64((p.startLR-p.endLR)/2.0*cosOut), nil
 		}
 		start = p.end
 	}
