@@ -187,6 +187,64 @@ func TestGoldenSchedules(t *testing.T) {
 				}
 			}
 			t.Logf("max rel err %.3g", worst)
+
+			// Cut in half, carry the callback's state over to a fresh one
+			// (and the rate, as the solver's state would): same rates.
+			resumed := runScheduleResumed(t, g, tc.build)
+			for i := range resumed {
+				if resumed[i] != got[i] {
+					t.Errorf("resumed run, step %d: lr %v, uninterrupted %v", i, resumed[i], got[i])
+				}
+			}
 		})
 	}
+}
+
+// runScheduleResumed is runSchedule cut after half the steps: the first
+// callback's state goes through MarshalState into a second one, which
+// finishes the run from the rate the first left.
+func runScheduleResumed(t *testing.T, g goldenSched, build func(t *testing.T) callbacks.Callback) []float64 {
+	t.Helper()
+	n, half := len(g.LRs), len(g.LRs)/2
+	logs := func(epoch int) callbacks.Logs {
+		return callbacks.Logs{callbacks.KeyLoss: 1, callbacks.KeyValLoss: g.Metrics[min(epoch, len(g.Metrics)-1)]}
+	}
+	if len(g.Metrics) == 0 {
+		logs = nil
+	}
+	first := build(t)
+	tr := &fakeTrainer{lr: g.InitialLR}
+	l := &loop{t: tr, cbs: []callbacks.Callback{first}, epochs: half, batches: 3, epochLogs: logs}
+	if g.StepsPer == "batch" {
+		l.epochs, l.batches = 1, half
+	}
+	if err := l.run(0, l.epochs); err != nil {
+		t.Fatal(err)
+	}
+	state, err := first.(callbacks.Stateful).MarshalState()
+	if err != nil {
+		t.Fatal(err)
+	}
+	second := build(t)
+	if err := second.(callbacks.Stateful).UnmarshalState(state); err != nil {
+		t.Fatal(err)
+	}
+	l.t, l.cbs = &fakeTrainer{lr: tr.lr}, []callbacks.Callback{second}
+	from, to := half, n
+	if g.StepsPer == "batch" {
+		l.batches, from, to = n-half, 0, 1
+	}
+	l.epochs = to
+	if err := l.run(from, to); err != nil {
+		t.Fatal(err)
+	}
+	var out []float64
+	for _, row := range l.lrs {
+		if g.StepsPer == "batch" {
+			out = append(out, row...)
+		} else {
+			out = append(out, row[0])
+		}
+	}
+	return out
 }
