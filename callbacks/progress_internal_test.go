@@ -100,3 +100,20 @@ func TestProgressBarAllocs(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkProgressBarBatch measures a batch between redraws (the common
+// case) on a terminal.
+func BenchmarkProgressBarBatch(b *testing.B) {
+	var out bytes.Buffer
+	p, _ := NewProgressBar(WithWriter(&out), WithTerminal(true))
+	s := &State{Epochs: 1, BatchesPerEpoch: 1 << 30, Logs: Logs{KeyLoss: 0.5}}
+	_ = p.OnTrainBegin(s)
+	_ = p.OnEpochBegin(s)
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		s.Batch = i
+		if err := p.OnBatchEnd(s); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -287,3 +287,19 @@ func TestScheduleNames(t *testing.T) {
 		t.Errorf("Name %q\nwant %q", c.Name(), want)
 	}
 }
+
+// BenchmarkLRSchedulerPerBatch measures the per-batch cost of a scheduler.
+func BenchmarkLRSchedulerPerBatch(b *testing.B) {
+	c, _ := callbacks.NewLRScheduler(callbacks.SequentialLR([]callbacks.Schedule{
+		callbacks.LinearLR(0.1, 1, 100), callbacks.CosineAnnealingLR(1<<20, 0)}, []int{100}), callbacks.PerBatch)
+	st := &callbacks.State{Trainer: &fakeTrainer{lr: 0.1}, Logs: callbacks.Logs{}}
+	if err := c.OnTrainBegin(st); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		if err := c.OnBatchEnd(st); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
