@@ -16,6 +16,7 @@ import (
 
 	"github.com/adamant-ml/adamant/callbacks"
 	"github.com/adamant-ml/adamant/datasets"
+	"github.com/adamant-ml/adamant/layers"
 )
 
 // FitOption configures Fit.
@@ -84,23 +85,6 @@ func WithDropLast(drop bool) FitOption { return func(c *fitConfig) { c.dropLast 
 // continues bit for bit as an uninterrupted one with the same options.
 func WithResume(path string) FitOption { return func(c *fitConfig) { c.resumeFrom = path } }
 
-// History is the per-epoch record Fit returns.
-type History struct {
-	// Epochs holds each epoch's logs, oldest first. In a resumed run it
-	// starts with the first epoch this run trained.
-	Epochs []callbacks.Logs
-	// StoppedEarly is set when a callback stopped training.
-	StoppedEarly bool
-}
-
-// Last returns the last epoch's logs, or nil.
-func (h *History) Last() callbacks.Logs {
-	if len(h.Epochs) == 0 {
-		return nil
-	}
-	return h.Epochs[len(h.Epochs)-1]
-}
-
 // learningRater is what callbacks need of a solver to schedule it.
 type learningRater interface {
 	LearningRate() float64
@@ -138,6 +122,7 @@ type fitLoop struct {
 	// has run, so a checkpoint never holds a state half-way through the
 	// callbacks of one event.
 	pendingCheckpoints []string
+	lastLogs           callbacks.Logs
 }
 
 // Fit trains m on train with solver, running callbacks around every batch
@@ -145,7 +130,11 @@ type fitLoop struct {
 // (after OnTrainEnd has run) and is returned with the history so far. When
 // ctx is cancelled, training stops after the current batch, the end hooks
 // run, and the returned error wraps ctx.Err().
-func Fit(ctx context.Context, m *Model, solver G.Solver, train *datasets.Dataset, opts ...FitOption) (hist *History, err error) {
+//
+// The returned History is a callbacks.History that Fit runs after every
+// other callback, so it also records the keys they add; in a resumed run it
+// holds the epochs before the checkpoint too.
+func Fit(ctx context.Context, m *Model, solver G.Solver, train *datasets.Dataset, opts ...FitOption) (hist *callbacks.History, err error) {
 	if m == nil || solver == nil {
 		return nil, errors.New("graph: Fit needs a model and a solver")
 	}
@@ -187,7 +176,8 @@ func Fit(ctx context.Context, m *Model, solver G.Solver, train *datasets.Dataset
 	if err != nil {
 		return nil, errors.Wrap(err, "graph: training loader")
 	}
-	l := &fitLoop{ctx: ctx, m: m, solver: solver, cfg: cfg, cbs: cfg.callbacks}
+	hist = &callbacks.History{}
+	l := &fitLoop{ctx: ctx, m: m, solver: solver, cfg: cfg, cbs: append(append([]callbacks.Callback(nil), cfg.callbacks...), hist)}
 	l.pos = loopState{Seed: cfg.seed, Batches: loader.BatchesPerEpoch(), Callbacks: len(l.cbs)}
 	if l.pos.Batches == 0 {
 		return nil, errors.Errorf("graph: %d training examples make no batch of %d (drop last is on)", train.Len(), m.cfg.batchSize)
@@ -198,20 +188,17 @@ func Fit(ctx context.Context, m *Model, solver G.Solver, train *datasets.Dataset
 		}
 	}
 	l.state = callbacks.State{Epochs: cfg.epochs, BatchesPerEpoch: l.pos.Batches, Trainer: l, Epoch: l.pos.Epoch, Step: l.pos.Step}
-	hist = &History{}
-	err = l.run(loader, hist)
-	hist.StoppedEarly = l.stop
-	return hist, err
+	return hist, l.run(loader)
 }
 
 // run is the loop proper; OnTrainEnd runs whatever happens after
 // OnTrainBegin succeeded.
-func (l *fitLoop) run(loader *datasets.Loader, hist *History) (err error) {
+func (l *fitLoop) run(loader *datasets.Loader) (err error) {
 	if err := l.hook("OnTrainBegin", callbacks.Callback.OnTrainBegin); err != nil {
 		return err
 	}
 	defer func() {
-		l.state.Logs = hist.Last()
+		l.state.Logs = l.lastLogs
 		if endErr := l.hook("OnTrainEnd", callbacks.Callback.OnTrainEnd); err == nil {
 			err = endErr
 		}
@@ -225,7 +212,7 @@ func (l *fitLoop) run(loader *datasets.Loader, hist *History) (err error) {
 			return err
 		}
 		if logs != nil {
-			hist.Epochs = append(hist.Epochs, logs)
+			l.lastLogs = logs
 		}
 		if cerr := l.ctx.Err(); cerr != nil {
 			return errors.Wrapf(cerr, "graph: training interrupted in epoch %d", epoch+1)
@@ -495,4 +482,33 @@ func (l *fitLoop) resume(path string) error {
 	pos.Callbacks = len(l.cbs)
 	l.pos = pos
 	return nil
+}
+
+// MarshalSnapshot implements callbacks.SnapshotMarshaler, so that
+// EarlyStopping's best weights survive a checkpoint.
+func (l *fitLoop) MarshalSnapshot(s callbacks.Snapshot) ([]byte, error) {
+	ws, ok := s.(*weightSnapshot)
+	params := l.m.params.List()
+	if !ok || len(ws.values) != len(params) {
+		return nil, errors.Errorf("graph: snapshot %T was not taken from this model", s)
+	}
+	copies := make([]*layers.Param, len(params))
+	for i, p := range params {
+		copies[i] = &layers.Param{Name: p.Name, Value: ws.values[i]}
+	}
+	return encodeWeights(copies), nil
+}
+
+// UnmarshalSnapshot implements callbacks.SnapshotMarshaler.
+func (l *fitLoop) UnmarshalSnapshot(b []byte) (callbacks.Snapshot, error) {
+	ws := l.m.snapshot()
+	params := l.m.params.List()
+	copies := make([]*layers.Param, len(params))
+	for i, p := range params {
+		copies[i] = &layers.Param{Name: p.Name, Value: ws.values[i]}
+	}
+	if err := decodeWeights("snapshot", b, copies); err != nil {
+		return nil, err
+	}
+	return ws, nil
 }

@@ -221,17 +221,17 @@ func TestFitLearnsAndSharesWeights(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(hist.Epochs) != 5 {
-				t.Fatalf("%d epochs in history, want 5", len(hist.Epochs))
+			if len(hist.Epoch) != 5 {
+				t.Fatalf("%d epochs in history, want 5", len(hist.Epoch))
 			}
-			last := hist.Last()
 			for _, k := range []string{"loss", "accuracy", "val_loss", "val_accuracy", "lr", "epoch_seconds"} {
-				if _, ok := last[k]; !ok {
-					t.Errorf("epoch logs lack %q: %v", k, last)
+				if len(hist.History[k]) != 5 {
+					t.Errorf("history of %q has %d entries, want 5", k, len(hist.History[k]))
 				}
 			}
-			if last["val_accuracy"] < 0.95 || last["val_loss"] >= before.Loss {
-				t.Fatalf("after 5 epochs val_accuracy %.3f val_loss %.3f (before %.3f)", last["val_accuracy"], last["val_loss"], before.Loss)
+			valAcc, valLoss := hist.History["val_accuracy"][4], hist.History["val_loss"][4]
+			if valAcc < 0.95 || valLoss >= before.Loss {
+				t.Fatalf("after 5 epochs val_accuracy %.3f val_loss %.3f (before %.3f)", valAcc, valLoss, before.Loss)
 			}
 		})
 	}
@@ -338,8 +338,8 @@ func TestFitStopAndCancel(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !hist.StoppedEarly || rec.count("batch_end") != 7 || rec.count("train_end") != 1 {
-		t.Fatalf("stop at step 6: stopped=%v, %d batch ends (want 7)", hist.StoppedEarly, rec.count("batch_end"))
+	if len(hist.Epoch) != 1 || rec.count("batch_end") != 7 || rec.count("train_end") != 1 {
+		t.Fatalf("stop at step 6 (batch 2 of epoch 2): %d epochs recorded (want 1), %d batch ends (want 7)", len(hist.Epoch), rec.count("batch_end"))
 	}
 
 	ctx, cancel := context.WithCancel(context.Background())
@@ -471,8 +471,8 @@ func TestResumeIsBitExact(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(hist.Epochs) != 2 {
-		t.Fatalf("resumed run trained %d epochs, want 2", len(hist.Epochs))
+	if len(hist.Epoch) != 4 {
+		t.Fatalf("resumed run's history has %d epochs, want all 4 (2 restored from the checkpoint)", len(hist.Epoch))
 	}
 	for i, p := range full.Params() {
 		if !equalData(p.Value.Data(), resumed.Params()[i].Value.Data()) {
