@@ -1,0 +1,135 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/pkg/errors"
+
+	"github.com/adamant-ml/adamant/datasets"
+	"github.com/adamant-ml/adamant/tuning"
+)
+
+// cmdEval is `mnist eval`: the test loss, accuracy and confusion matrix of
+// a checkpoint, with the model rebuilt from the run's config.json.
+func cmdEval(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("eval", stderr)
+	checkpoint := fs.String("checkpoint", "", "checkpoint to evaluate (best.ckpt or last.ckpt of a run directory)")
+	cfgPath := fs.String("config", "", "the run's config.json (default: next to the checkpoint)")
+	data := fs.String("data", "", "MNIST directory (default: as for train)")
+	testLimit := fs.Int("test-limit", 0, "use only the first N test images (0: all 10,000)")
+	threads := fs.Int("threads", defaultConfig().Threads, "CPU threads, ≥ 1")
+	fs.Usage = func() {
+		printUsage(stderr, fs, "usage: mnist eval -checkpoint FILE [flags]\n\nEvaluates a checkpoint on the MNIST test set.",
+			[]flagGroup{{"Flags", []string{"checkpoint", "config", "data", "test-limit", "threads"}}})
+	}
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *checkpoint == "" {
+		return usagef("flag -checkpoint is required")
+	}
+	if _, err := os.Stat(*checkpoint); err != nil {
+		return usagef("invalid value %q for flag -checkpoint: %v", *checkpoint, err)
+	}
+	if *cfgPath == "" {
+		*cfgPath = filepath.Join(filepath.Dir(*checkpoint), configFile)
+	}
+	c, err := readConfig(*cfgPath)
+	if err != nil {
+		return usagef("%v (pass -config)", err)
+	}
+	c.Data, c.TestLimit, c.Threads, c.TrainLimit, c.ValFraction, c.Download = *data, *testLimit, *threads, 1, 0, false
+	if err := c.validate(); err != nil {
+		return err
+	}
+	setThreads(&c, c.Threads)
+	d, err := loadData(ctx, &c, stderr)
+	if err != nil {
+		return err
+	}
+	model, err := buildModel(&c)
+	if err != nil {
+		return errors.Wrap(err, "building the model")
+	}
+	defer model.Close()
+	if err := model.LoadWeights(*checkpoint); err != nil {
+		return err
+	}
+	norm := datasets.WithTransforms(normalize())
+	met, err := model.Evaluate(ctx, d.test, norm)
+	if err != nil {
+		return err
+	}
+	out, err := model.Predict(ctx, d.test, norm)
+	if err != nil {
+		return err
+	}
+	var confusion [mnistClasses][mnistClasses]int
+	rows := d.test.Len()
+	for i := 0; i < rows; i++ {
+		best, bestV := 0, 0.0
+		for k := 0; k < mnistClasses; k++ {
+			v, err := out.At(i, k)
+			if err != nil {
+				return err
+			}
+			f := toFloat(v)
+			if k == 0 || f > bestV {
+				best, bestV = k, f
+			}
+		}
+		confusion[d.test.Labels[i]][best]++
+	}
+	fmt.Fprint(stdout, formatConfusion(confusion))
+	return tuning.FormatMetrics(stdout, map[string]float64{"test_loss": met.Loss, "test_accuracy": met.Accuracy}, "test_loss", "test_accuracy")
+}
+
+func toFloat(v any) float64 {
+	switch x := v.(type) {
+	case float32:
+		return float64(x)
+	case float64:
+		return x
+	}
+	return 0
+}
+
+// formatConfusion prints rows = true digit, columns = predicted digit.
+func formatConfusion(m [mnistClasses][mnistClasses]int) string {
+	var b strings.Builder
+	b.WriteString("confusion matrix (rows: true digit, columns: predicted)\n     ")
+	for k := 0; k < mnistClasses; k++ {
+		fmt.Fprintf(&b, "%6d", k)
+	}
+	b.WriteString("\n")
+	for t := 0; t < mnistClasses; t++ {
+		fmt.Fprintf(&b, "%4d ", t)
+		for k := 0; k < mnistClasses; k++ {
+			fmt.Fprintf(&b, "%6d", m[t][k])
+		}
+		b.WriteString("\n")
+	}
+	return b.String()
+}
+
+// readConfig loads a run's config.json over the defaults, so that a config
+// written by an older version still fills every field.
+func readConfig(path string) (config, error) {
+	c := defaultConfig()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return c, errors.Wrap(err, "reading the run's configuration")
+	}
+	dec := json.NewDecoder(strings.NewReader(string(b)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&c); err != nil {
+		return c, errors.Wrapf(err, "%s", path)
+	}
+	return c, nil
+}

@@ -1,0 +1,265 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// binary is the mnist command built once for the end-to-end tests, so they
+// exercise flag parsing, exit codes and output exactly as users see them.
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "mnist-e2e")
+	if err != nil {
+		panic(err)
+	}
+	binary = filepath.Join(dir, "mnist")
+	if out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput(); err != nil {
+		os.Stderr.Write(out)
+		panic(err)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// runBinary runs the command and returns stdout, stderr and the exit code.
+func runBinary(t *testing.T, args ...string) (string, string, int) {
+	t.Helper()
+	cmd := exec.Command(binary, args...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return stdout.String(), stderr.String(), code
+}
+
+// metricLine parses the last "name=value ..." line holding key.
+func metricLine(t *testing.T, out, key string) map[string]float64 {
+	t.Helper()
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	for i := len(lines) - 1; i >= 0; i-- {
+		if !strings.Contains(lines[i], key+"=") {
+			continue
+		}
+		m := map[string]float64{}
+		for _, f := range strings.Fields(lines[i]) {
+			k, v, ok := strings.Cut(f, "=")
+			if !ok {
+				continue
+			}
+			x, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				t.Fatalf("line %q: %s is not a number", lines[i], f)
+			}
+			m[k] = x
+		}
+		return m
+	}
+	t.Fatalf("no line with %s= in output:\n%s", key, out)
+	return nil
+}
+
+// quick trains on a real MNIST subset: enough to learn, small enough for CI.
+var quick = []string{"-train-limit", "6000", "-test-limit", "1000", "-epochs", "2", "-progress", "none"}
+
+func TestTrainEndToEnd(t *testing.T) {
+	out := t.TempDir()
+	stdout, stderr, code := runBinary(t, append([]string{"train", "-out", out}, quick...)...)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	epochLine := regexp.MustCompile(`^epoch=\d+ loss=\S+ accuracy=\S+ val_loss=\S+ val_accuracy=\S+ lr=\S+ epoch_seconds=\S+$`)
+	var epochs int
+	for _, l := range strings.Split(stdout, "\n") {
+		if strings.HasPrefix(l, "epoch=") {
+			if !epochLine.MatchString(l) {
+				t.Errorf("epoch line %q does not have the documented fields in order", l)
+			}
+			epochs++
+		}
+	}
+	if epochs != 2 {
+		t.Errorf("%d epoch lines, want 2:\n%s", epochs, stdout)
+	}
+	final := metricLine(t, stdout, "test_accuracy")
+	if acc := final["test_accuracy"]; acc < 0.88 || acc > 1 {
+		t.Errorf("test_accuracy %v after 2 epochs on 5,400 images, want ≥ 0.88", acc)
+	}
+	for _, f := range []string{configFile, historyFile, bestFile, lastFile, "loss.png", "accuracy.png", "lr.png"} {
+		st, err := os.Stat(filepath.Join(out, f))
+		if err != nil || st.Size() == 0 {
+			t.Errorf("run directory lacks %s: %v", f, err)
+		}
+	}
+	csv, err := os.ReadFile(filepath.Join(out, historyFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rows := strings.Count(strings.TrimSpace(string(csv)), "\n"); rows != 2 {
+		t.Errorf("history.csv has %d data rows, want 2:\n%s", rows, csv)
+	}
+
+	// eval rebuilds the model from config.json and must agree with train.
+	evalOut, evalErr, code := runBinary(t, "eval", "-checkpoint", filepath.Join(out, lastFile), "-test-limit", "1000")
+	if code != 0 {
+		t.Fatalf("eval: exit %d\n%s", code, evalErr)
+	}
+	got := metricLine(t, evalOut, "test_accuracy")
+	if got["test_accuracy"] != final["test_accuracy"] {
+		t.Errorf("eval accuracy %v, train reported %v", got["test_accuracy"], final["test_accuracy"])
+	}
+	if !strings.Contains(evalOut, "confusion matrix") {
+		t.Errorf("eval printed no confusion matrix:\n%s", evalOut)
+	}
+
+	// Resuming the finished run for one more epoch continues its history.
+	stdout, stderr, code = runBinary(t, "train", "-resume", filepath.Join(out, lastFile), "-train-limit", "6000", "-test-limit", "1000", "-epochs", "3", "-progress", "none")
+	if code != 0 {
+		t.Fatalf("resume: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	if n := strings.Count(stdout, "epoch="); n != 1 || !strings.Contains(stdout, "epoch=3 ") {
+		t.Errorf("resumed run printed %d epoch lines, want only epoch 3:\n%s", n, stdout)
+	}
+}
+
+func TestBadFlagsExitTwo(t *testing.T) {
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-lr", "-0.1"}, "-lr"},
+		{[]string{"-beta1", "1"}, "-beta1"},
+		{[]string{"-beta2", "1.5"}, "-beta2"},
+		{[]string{"-eps", "0"}, "-eps"},
+		{[]string{"-weight-decay", "-1"}, "-weight-decay"},
+		{[]string{"-schedule", "sometimes"}, "-schedule"},
+		{[]string{"-data", "/nonexistent/mnist"}, "-data"},
+		{[]string{"-epochs", "0"}, "-epochs"},
+		{[]string{"-batch-size", "0"}, "-batch-size"},
+		{[]string{"-dropout", "1"}, "-dropout"},
+		{[]string{"-lr", "abc"}, "-lr"},
+		{[]string{"-no-such-flag"}, "no-such-flag"},
+		{[]string{"-schedule", "multistep"}, "-milestones"},
+		{[]string{"-early-stop", "2", "-val-fraction", "0"}, "-val-fraction"},
+		{[]string{"tune", "-space", "lr=log:0:1"}, "-space"},
+		{[]string{"tune", "-space", "out=a|b"}, "out"},
+		{[]string{"tune", "-strategy", "annealing"}, "-strategy"},
+		{[]string{"eval"}, "-checkpoint"},
+		{[]string{"frobnicate"}, "unknown command"},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			_, stderr, code := runBinary(t, tt.args...)
+			if code != 2 {
+				t.Errorf("exit %d, want 2; stderr:\n%s", code, stderr)
+			}
+			if !strings.Contains(stderr, tt.want) {
+				t.Errorf("stderr does not name %q:\n%s", tt.want, stderr)
+			}
+		})
+	}
+}
+
+func TestHelpIsGrouped(t *testing.T) {
+	for _, cmd := range []string{"train", "tune", "eval"} {
+		_, stderr, code := runBinary(t, cmd, "-h")
+		if code != 0 {
+			t.Errorf("%s -h: exit %d", cmd, code)
+		}
+		if cmd == "eval" {
+			continue
+		}
+		for _, heading := range []string{"Model:", "Optimizer (Adam):", "Learning-rate schedule:", "Data and augmentation:", "Training:", "Output:"} {
+			if !strings.Contains(stderr, heading) {
+				t.Errorf("%s -h lacks the %q group", cmd, heading)
+			}
+		}
+		for _, f := range []string{"-epochs", "-batch-size", "-lr", "-beta1", "-beta2", "-eps", "-weight-decay", "-seed", "-data", "-out"} {
+			if !strings.Contains(stderr, "  "+f+" ") {
+				t.Errorf("%s -h does not document %s", cmd, f)
+			}
+		}
+	}
+}
+
+func TestTuneRandomSearch(t *testing.T) {
+	out := t.TempDir()
+	args := []string{"tune", "-out", out, "-strategy", "random", "-trials", "3", "-workers", "2",
+		"-space", "lr=log:1e-4:1e-2,beta1=0.8|0.9", "-train-limit", "2000", "-test-limit", "500", "-epochs", "1"}
+	stdout, stderr, code := runBinary(t, args...)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	for _, f := range []string{"leaderboard.csv", "results.json", "results.csv", "tune.png"} {
+		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
+			t.Errorf("tune wrote no %s: %v", f, err)
+		}
+	}
+	if !strings.Contains(stdout, "best trial") {
+		t.Errorf("no best trial reported:\n%s", stdout)
+	}
+	// Rerunning the finished search trains no trial again: no checkpoint
+	// is rewritten.
+	ckpts, err := filepath.Glob(filepath.Join(out, "*", "*", lastFile))
+	if err != nil || len(ckpts) == 0 {
+		ckpts, _ = filepath.Glob(filepath.Join(out, "*", lastFile))
+	}
+	if len(ckpts) != 3 {
+		t.Fatalf("found %d trial checkpoints, want 3: %v", len(ckpts), ckpts)
+	}
+	before := map[string]int64{}
+	for _, c := range ckpts {
+		st, _ := os.Stat(c)
+		before[c] = st.ModTime().UnixNano()
+	}
+	stdout2, stderr2, code := runBinary(t, args...)
+	if code != 0 {
+		t.Fatalf("rerun: exit %d\n%s", code, stderr2)
+	}
+	for _, c := range ckpts {
+		st, _ := os.Stat(c)
+		if st.ModTime().UnixNano() != before[c] {
+			t.Errorf("rerun trained %s again", c)
+		}
+	}
+	if metricLine(t, stdout, "test_accuracy")["test_accuracy"] != metricLine(t, stdout2, "test_accuracy")["test_accuracy"] {
+		t.Errorf("resumed search reports another best trial")
+	}
+}
+
+func TestShowAugment(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "augment.png")
+	_, stderr, code := runBinary(t, "-show-augment", path, "-rotate", "20", "-shift", "3", "-train-limit", "100")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s", code, stderr)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil || !bytes.HasPrefix(b, []byte("\x89PNG")) {
+		t.Fatalf("no PNG written: %v", err)
+	}
+}
+
+// TestRunInProcess checks the dispatcher's exit codes without a subprocess.
+func TestRunInProcess(t *testing.T) {
+	var out, errOut bytes.Buffer
+	if code := run(context.Background(), []string{"help"}, &out, &errOut); code != 0 {
+		t.Errorf("help: exit %d", code)
+	}
+	if code := run(context.Background(), []string{"train", "-beta1", "1"}, &out, &errOut); code != 2 {
+		t.Errorf("bad beta1: exit %d, want 2", code)
+	}
+}

@@ -1,0 +1,317 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"time"
+
+	"github.com/pkg/errors"
+	"golang.org/x/term"
+
+	"github.com/adamant-ml/adamant/callbacks"
+	"github.com/adamant-ml/adamant/datasets"
+	"github.com/adamant-ml/adamant/fastblas"
+	"github.com/adamant-ml/adamant/graph"
+	"github.com/adamant-ml/adamant/internal/atomicfile"
+	"github.com/adamant-ml/adamant/tuning"
+)
+
+// Files of a run directory.
+const (
+	configFile  = "config.json"
+	historyFile = "history.csv"
+	bestFile    = "best.ckpt"
+	lastFile    = "last.ckpt"
+)
+
+// epochKeys is the order of the per-epoch line's fields.
+var epochKeys = []string{"epoch", callbacks.KeyLoss, callbacks.KeyAccuracy, callbacks.KeyValLoss, callbacks.KeyValAccuracy, callbacks.KeyLR, callbacks.KeyEpochSeconds}
+
+// mnistData is MNIST split the way a config asks: training, validation
+// (nil without -val-fraction) and test sets.
+type mnistData struct {
+	train, val, test *datasets.Dataset
+}
+
+// loadData reads MNIST (offline by default), applies the limits and holds
+// out the validation fraction with the run's seed.
+func loadData(ctx context.Context, c *config, progress io.Writer) (*mnistData, error) {
+	opts := []datasets.MNISTOption{datasets.WithDownload(c.Download), datasets.WithProgress(progress)}
+	if c.Data != "" {
+		opts = append(opts, datasets.WithDataDir(c.Data))
+	}
+	train, test, err := datasets.LoadMNIST(ctx, opts...)
+	if err != nil {
+		return nil, err
+	}
+	if c.TrainLimit > 0 && c.TrainLimit < train.Len() {
+		train = train.Head(c.TrainLimit)
+	}
+	if c.TestLimit > 0 && c.TestLimit < test.Len() {
+		test = test.Head(c.TestLimit)
+	}
+	d := &mnistData{train: train, test: test}
+	if c.ValFraction > 0 {
+		if d.train, d.val, err = train.Split(c.ValFraction, c.Seed); err != nil {
+			return nil, errors.Wrap(err, "-val-fraction")
+		}
+	}
+	return d, nil
+}
+
+// setThreads applies -threads and -blas. The BLAS is process-wide, so it is
+// installed once, before any machine is built.
+func setThreads(c *config, blasThreads int) {
+	runtime.GOMAXPROCS(c.Threads)
+	if c.BLAS == "fast" {
+		fastblas.Install(fastblas.WithThreads(blasThreads))
+	}
+}
+
+// runOutput says where a run writes and how chatty it is.
+type runOutput struct {
+	stdout, stderr io.Writer
+	// quiet drops the progress bar and per-epoch lines (tune's trials).
+	quiet bool
+	// report receives every epoch's logs (tune's reporter), may be nil.
+	report func(epoch int, logs callbacks.Logs)
+}
+
+// runResult is what a finished training run reports.
+type runResult struct {
+	history *callbacks.History
+	test    graph.Metrics
+	seconds float64
+	// interrupted is set when ctx was cancelled; a checkpoint was saved.
+	interrupted bool
+	// stoppedEpoch is the epoch (1-based) early stopping stopped at, 0 if none.
+	stoppedEpoch, bestEpoch int
+}
+
+// train runs one configuration end to end: build, fit with callbacks, save,
+// evaluate on the test set, plot.
+func train(ctx context.Context, c *config, data *mnistData, out runOutput) (*runResult, error) {
+	start := time.Now()
+	if err := os.MkdirAll(c.Out, 0o755); err != nil {
+		return nil, errors.Wrap(err, "-out")
+	}
+	cfgJSON, err := marshalConfig(c)
+	if err != nil {
+		return nil, err
+	}
+	if err := atomicfile.WriteBytes(filepath.Join(c.Out, configFile), cfgJSON); err != nil {
+		return nil, err
+	}
+	model, err := buildModel(c)
+	if err != nil {
+		return nil, errors.Wrap(err, "building the model")
+	}
+	defer model.Close()
+	solver, err := buildSolver(c)
+	if err != nil {
+		return nil, errors.Wrap(err, "building the optimizer")
+	}
+	batches := (data.train.Len() + c.BatchSize - 1) / c.BatchSize
+	cbs, early, err := buildCallbacks(c, batches, data.val != nil, out)
+	if err != nil {
+		return nil, err
+	}
+	fitOpts := []graph.FitOption{
+		graph.WithEpochs(c.Epochs),
+		graph.WithCallbacks(cbs...),
+		graph.WithTrainLoaderOptions(datasets.WithTransforms(append(buildAugmentation(c), normalize())...)),
+		graph.WithEvalLoaderOptions(datasets.WithTransforms(normalize())),
+	}
+	if data.val != nil {
+		fitOpts = append(fitOpts, graph.WithValidationData(data.val))
+	}
+	if c.Resume != "" {
+		fitOpts = append(fitOpts, graph.WithResume(c.Resume))
+	}
+	if !out.quiet {
+		fmt.Fprintf(out.stderr, "model %s: %d parameters; %d training, %d validation, %d test images; run directory %s\n",
+			model, model.NumParams(), data.train.Len(), lenOf(data.val), data.test.Len(), c.Out)
+	}
+	hist, fitErr := graph.Fit(ctx, model, solver, data.train, fitOpts...)
+	res := &runResult{history: hist}
+	if early != nil && early.Stopped() {
+		res.stoppedEpoch, res.bestEpoch = early.StoppedEpoch(), early.BestEpoch()
+	}
+	if fitErr != nil {
+		if ctx.Err() != nil {
+			res.interrupted = true
+			res.seconds = time.Since(start).Seconds()
+			return res, fitErr
+		}
+		return res, fitErr
+	}
+	if c.Plots && hist != nil && len(hist.Epoch) > 0 {
+		if err := plotHistory(hist, c.Out); err != nil {
+			return res, errors.Wrap(err, "plots")
+		}
+	}
+	res.test, err = model.Evaluate(ctx, data.test, datasets.WithTransforms(normalize()))
+	if err != nil {
+		return res, errors.Wrap(err, "test set")
+	}
+	res.seconds = time.Since(start).Seconds()
+	return res, nil
+}
+
+func lenOf(d *datasets.Dataset) int {
+	if d == nil {
+		return 0
+	}
+	return d.Len()
+}
+
+// buildCallbacks assembles the callbacks in the order they must run:
+// schedules and plateau first (they change lr before the logs are
+// printed), early stopping, checkpoints and logs last.
+func buildCallbacks(c *config, batchesPerEpoch int, hasVal bool, out runOutput) ([]callbacks.Callback, *callbacks.EarlyStopping, error) {
+	var cbs []callbacks.Callback
+	sched, err := buildSchedule(c, batchesPerEpoch)
+	if err != nil {
+		return nil, nil, err
+	}
+	if sched != nil {
+		cbs = append(cbs, sched)
+	}
+	monitor := callbacks.KeyLoss
+	if hasVal {
+		monitor = callbacks.KeyValLoss
+	}
+	if c.Plateau {
+		p, err := callbacks.NewReduceLROnPlateau(callbacks.WithMonitor(monitor), callbacks.WithFactor(c.PlateauFactor),
+			callbacks.WithPatience(c.PlateauPatience), callbacks.WithMinLR(c.PlateauMinLR))
+		if err != nil {
+			return nil, nil, err
+		}
+		cbs = append(cbs, p)
+	}
+	var early *callbacks.EarlyStopping
+	if c.EarlyStop > 0 {
+		if early, err = callbacks.NewEarlyStopping(callbacks.WithMonitor(monitor), callbacks.WithPatience(c.EarlyStop),
+			callbacks.WithMinDelta(c.EarlyStopDelta), callbacks.WithRestoreBestWeights(c.RestoreBest)); err != nil {
+			return nil, nil, err
+		}
+		cbs = append(cbs, early)
+	}
+	best, err := callbacks.NewModelCheckpoint(filepath.Join(c.Out, bestFile), callbacks.WithMonitor(monitor), callbacks.WithSaveBestOnly(true))
+	if err != nil {
+		return nil, nil, err
+	}
+	csv, err := callbacks.NewCSVLogger(filepath.Join(c.Out, historyFile), callbacks.WithAppend(c.Resume != ""))
+	if err != nil {
+		return nil, nil, err
+	}
+	cbs = append(cbs, best, csv)
+	lastPath := filepath.Join(c.Out, lastFile)
+	line := make(map[string]float64, len(epochKeys))
+	cbs = append(cbs, callbacks.Lambda{
+		EpochEnd: func(s *callbacks.State) error {
+			if out.report != nil {
+				out.report(s.Epoch+1, s.Logs)
+			}
+			if !out.quiet {
+				clear(line)
+				for k, v := range s.Logs {
+					line[k] = v
+				}
+				line["epoch"] = float64(s.Epoch + 1)
+				if err := tuning.FormatMetrics(out.stdout, line, epochKeys...); err != nil {
+					return err
+				}
+			}
+			return s.Trainer.SaveCheckpoint(lastPath)
+		},
+		// An interrupted run saves where it stopped, mid-epoch, so that
+		// -resume continues from the very next batch.
+		TrainEnd: func(s *callbacks.State) error { return s.Trainer.SaveCheckpoint(lastPath) },
+	})
+	if !out.quiet && c.Progress != "none" {
+		var opts []callbacks.Option
+		opts = append(opts, callbacks.WithWriter(out.stderr))
+		switch c.Progress {
+		case "bar":
+			opts = append(opts, callbacks.WithTerminal(true))
+		case "plain":
+			opts = append(opts, callbacks.WithTerminal(false))
+		case "auto":
+			// Piped output gets the per-epoch lines only: the bar's plain
+			// mode would repeat them.
+			if f, ok := out.stderr.(*os.File); !ok || !term.IsTerminal(int(f.Fd())) {
+				return cbs, early, nil
+			}
+		}
+		bar, err := callbacks.NewProgressBar(opts...)
+		if err != nil {
+			return nil, nil, err
+		}
+		cbs = append(cbs, bar)
+	}
+	return cbs, early, nil
+}
+
+// cmdTrain is `mnist train`.
+func cmdTrain(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	c := defaultConfig()
+	fs := newFlagSet("train", stderr)
+	groups := registerTrainFlags(fs, &c)
+	fs.Usage = func() {
+		printUsage(stderr, fs, "usage: mnist [train] [flags]\n\nTrains a model on MNIST and reports the test accuracy. Defaults: the PyTorch\nexample's MLP 784-128-10, Adam lr 1e-3, batch 64, float32.", groups)
+	}
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if err := c.validate(); err != nil {
+		return err
+	}
+	if c.Out == "" {
+		if c.Resume != "" {
+			c.Out = filepath.Dir(c.Resume)
+		} else {
+			c.Out = defaultOut("train")
+		}
+	}
+	setThreads(&c, c.Threads)
+	data, err := loadData(ctx, &c, stderr)
+	if err != nil {
+		return err
+	}
+	if c.ShowAugment != "" {
+		return showAugment(&c, data.train, stdout)
+	}
+	res, err := train(ctx, &c, data, runOutput{stdout: stdout, stderr: stderr})
+	if res != nil && res.interrupted {
+		fmt.Fprintf(stderr, "interrupted: checkpoint saved; continue with: mnist train -resume %s\n", filepath.Join(c.Out, lastFile))
+		return errInterrupted
+	}
+	if err != nil {
+		return err
+	}
+	if res.stoppedEpoch > 0 {
+		fmt.Fprintf(stderr, "early stopping at epoch %d (best epoch %d)\n", res.stoppedEpoch, res.bestEpoch)
+	}
+	return tuning.FormatMetrics(stdout, map[string]float64{
+		"test_loss": res.test.Loss, "test_accuracy": res.test.Accuracy, "seconds": res.seconds,
+	}, "test_loss", "test_accuracy", "seconds")
+}
+
+// showAugment writes -show-augment: eight training digits, each followed by
+// augmented variants drawn with the run's seed.
+func showAugment(c *config, train *datasets.Dataset, stdout io.Writer) error {
+	ts := buildAugmentation(c)
+	if len(ts) == 0 {
+		return usagef("-show-augment needs at least one of -rotate, -shift, -flip")
+	}
+	if err := datasets.WriteAugmentationPNG(c.ShowAugment, train, 8, c.Seed, ts...); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "wrote %s\n", c.ShowAugment)
+	return nil
+}

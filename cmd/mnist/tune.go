@@ -1,0 +1,233 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"strconv"
+
+	"github.com/pkg/errors"
+
+	"github.com/adamant-ml/adamant/callbacks"
+	"github.com/adamant-ml/adamant/internal/atomicfile"
+	"github.com/adamant-ml/adamant/tuning"
+)
+
+// untunable are flags that shape the data, the machine or the output:
+// every trial of a search shares them.
+var untunable = []string{"data", "download", "train-limit", "test-limit", "val-fraction", "seed",
+	"threads", "blas", "out", "resume", "progress", "plots", "show-augment"}
+
+// tuneFlags are the search's own settings.
+type tuneFlags struct {
+	strategy   string
+	space      string
+	trials     int
+	gridPoints int
+	workers    int
+	metric     string
+	maximize   bool
+	minEpochs  int
+	eta        int
+	maxTrials  int
+	searchSeed uint64
+}
+
+// cmdTune is `mnist tune`: a search over the training flags.
+func cmdTune(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	c := defaultConfig()
+	c.Epochs = 3
+	fs := newFlagSet("tune", stderr)
+	groups := registerTrainFlags(fs, &c)
+	t := tuneFlags{strategy: "random", space: "lr=log:1e-4:1e-2,beta1=0.8|0.9|0.95", trials: 8, gridPoints: 3,
+		workers: 1, metric: callbacks.KeyValLoss, minEpochs: 1, eta: 3, maxTrials: 1000, searchSeed: 1}
+	fs.StringVar(&t.strategy, "strategy", t.strategy, "grid, random or halving (successive halving: prune weak trials early)")
+	fs.StringVar(&t.space, "space", t.space, "search space: name=values,... over training flags; values are a|b|c, log:LO:HI, uniform:LO:HI or int:LO:HI")
+	fs.IntVar(&t.trials, "trials", t.trials, "random, halving: number of configurations, ≥ 1")
+	fs.IntVar(&t.gridPoints, "grid-points", t.gridPoints, "grid: points per continuous range, ≥ 2")
+	fs.IntVar(&t.workers, "workers", t.workers, "trials run in parallel, ≥ 1 (each gets -threads/workers BLAS threads)")
+	fs.StringVar(&t.metric, "metric", t.metric, "metric that ranks trials: val_loss, val_accuracy, loss, accuracy, test_loss, test_accuracy")
+	fs.BoolVar(&t.maximize, "maximize", t.maximize, "rank by the largest metric (default: smallest; set for accuracies)")
+	fs.IntVar(&t.minEpochs, "min-epochs", t.minEpochs, "halving: epochs of the first rung, ≥ 1 (the last rung trains -epochs)")
+	fs.IntVar(&t.eta, "eta", t.eta, "halving: keep the best 1/eta of each rung, ≥ 2")
+	fs.IntVar(&t.maxTrials, "max-trials", t.maxTrials, "refuse a grid larger than this")
+	fs.Uint64Var(&t.searchSeed, "search-seed", t.searchSeed, "seed that draws the configurations")
+	groups = append([]flagGroup{{"Search", []string{"strategy", "space", "trials", "grid-points", "workers", "metric", "maximize", "min-epochs", "eta", "max-trials", "search-seed"}}}, groups...)
+	fs.Usage = func() {
+		printUsage(stderr, fs, "usage: mnist tune [flags]\n\nSearches the training flags named in -space; every other training flag is\nthe base configuration all trials share (-epochs defaults to 3 here).", groups)
+	}
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if err := c.validate(); err != nil {
+		return err
+	}
+	if c.Resume != "" {
+		return usagef("-resume does not apply to tune: rerun the same command with the same -out to resume a search")
+	}
+	space, err := tuning.ParseSpace(t.space)
+	if err != nil {
+		return usagef("invalid value %q for flag -space: %v", t.space, err)
+	}
+	for _, d := range space.Dimensions() {
+		name := d.Name()
+		if fs.Lookup(name) == nil || contains(untunable, name) || isTuneFlag(name) {
+			return usagef("invalid value for flag -space: %q is not a training flag that can be searched", name)
+		}
+	}
+	strategy, err := t.build(c.Epochs)
+	if err != nil {
+		return err
+	}
+	if c.Out == "" {
+		c.Out = defaultOut("tune")
+	}
+	setThreads(&c, max(1, c.Threads/t.workers))
+	data, err := loadData(ctx, &c, stderr)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(c.Out, 0o755); err != nil {
+		return errors.Wrap(err, "-out")
+	}
+	base := c
+	objective := func(ctx context.Context, tr tuning.Trial, r tuning.Reporter) (map[string]float64, error) {
+		tc, err := trialConfig(base, tr)
+		if err != nil {
+			return nil, err
+		}
+		res, err := train(ctx, &tc, data, runOutput{stdout: io.Discard, stderr: io.Discard, quiet: true,
+			report: func(epoch int, logs callbacks.Logs) { r.Report(epoch, logs) }})
+		if err != nil {
+			return nil, err
+		}
+		m := map[string]float64{"test_loss": res.test.Loss, "test_accuracy": res.test.Accuracy, "seconds": res.seconds}
+		h := res.history
+		for k, vs := range h.History {
+			if len(vs) > 0 {
+				m[k] = vs[len(vs)-1]
+			}
+		}
+		m["epochs"] = float64(len(h.Epoch))
+		return m, nil
+	}
+	progress := func(r tuning.Result) {
+		line := map[string]float64{"trial": float64(r.Trial.ID), "epochs": float64(r.Trial.Epochs)}
+		for k, v := range r.Metrics {
+			line[k] = v
+		}
+		fmt.Fprintf(stderr, "trial %d %v %s: ", r.Trial.ID, r.Trial.Params, r.Status)
+		_ = tuning.FormatMetrics(stderr, line, "trial", t.metric, "test_accuracy", "seconds")
+	}
+	board, runErr := tuning.Run(ctx, space, strategy, objective,
+		tuning.WithWorkers(t.workers), tuning.WithMetric(t.metric, !t.maximize),
+		tuning.WithResultsDir(c.Out), tuning.WithMaxTrials(t.maxTrials), tuning.WithProgress(progress))
+	if board != nil {
+		fmt.Fprintln(stdout, board.String())
+		if err := atomicfile.Write(filepath.Join(c.Out, "leaderboard.csv"), board.WriteCSV); err != nil {
+			return err
+		}
+		if c.Plots {
+			if err := plotTuning(board, t.metric, filepath.Join(c.Out, "tune.png")); err != nil {
+				fmt.Fprintf(stderr, "no tuning plot: %v\n", err)
+			}
+		}
+		if best, ok := board.Best(); ok {
+			fmt.Fprintf(stdout, "best trial %d: %v\n", best.Trial.ID, best.Trial.Params)
+			if err := tuning.FormatMetrics(stdout, best.Metrics, t.metric, "test_loss", "test_accuracy"); err != nil {
+				return err
+			}
+		}
+	}
+	if runErr != nil && ctx.Err() != nil {
+		fmt.Fprintf(stderr, "interrupted: finished trials are in %s; rerun the same command to resume\n", c.Out)
+		return errInterrupted
+	}
+	return runErr
+}
+
+// build validates the search flags and returns the strategy.
+func (t *tuneFlags) build(epochs int) (tuning.Strategy, error) {
+	switch {
+	case t.trials < 1:
+		return nil, usagef("invalid value %d for flag -trials: want ≥ 1", t.trials)
+	case t.gridPoints < 2:
+		return nil, usagef("invalid value %d for flag -grid-points: want ≥ 2", t.gridPoints)
+	case t.workers < 1:
+		return nil, usagef("invalid value %d for flag -workers: want ≥ 1", t.workers)
+	case t.maxTrials < 1:
+		return nil, usagef("invalid value %d for flag -max-trials: want ≥ 1", t.maxTrials)
+	case !contains([]string{"val_loss", "val_accuracy", "loss", "accuracy", "test_loss", "test_accuracy"}, t.metric):
+		return nil, usagef("invalid value %q for flag -metric: want val_loss, val_accuracy, loss, accuracy, test_loss or test_accuracy", t.metric)
+	}
+	switch t.strategy {
+	case "grid":
+		return tuning.Grid(t.gridPoints), nil
+	case "random":
+		return tuning.Random(t.trials, t.searchSeed), nil
+	case "halving":
+		if t.eta < 2 {
+			return nil, usagef("invalid value %d for flag -eta: want ≥ 2", t.eta)
+		}
+		if t.minEpochs < 1 || t.minEpochs > epochs {
+			return nil, usagef("invalid value %d for flag -min-epochs: want 1..%d (-epochs)", t.minEpochs, epochs)
+		}
+		return tuning.Halving(t.trials, t.searchSeed, t.minEpochs, epochs, t.eta), nil
+	}
+	return nil, usagef("invalid value %q for flag -strategy: want grid, random or halving", t.strategy)
+}
+
+func isTuneFlag(name string) bool {
+	return contains([]string{"strategy", "space", "trials", "grid-points", "workers", "metric", "maximize", "min-epochs", "eta", "max-trials", "search-seed"}, name)
+}
+
+// trialConfig applies a trial's parameters to the base configuration through
+// the same flag parsing and validation a command line gets.
+func trialConfig(base config, tr tuning.Trial) (config, error) {
+	c := base
+	c.Hidden = append([]int(nil), base.Hidden...)
+	c.Milestones = append([]int(nil), base.Milestones...)
+	fs := flag.NewFlagSet("trial", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	registerTrainFlags(fs, &c)
+	for name, v := range tr.Params {
+		if err := fs.Set(name, paramString(v)); err != nil {
+			return c, errors.Errorf("trial %d: -%s=%v: %v", tr.ID, name, v, err)
+		}
+	}
+	if tr.Epochs > 0 {
+		c.Epochs = tr.Epochs
+	}
+	c.Out = tr.Dir
+	if c.Out == "" {
+		c.Out = filepath.Join(base.Out, "trials", strconv.Itoa(tr.ID))
+	}
+	c.Resume = ""
+	// A promoted halving trial continues from its own last checkpoint.
+	if last := filepath.Join(c.Out, lastFile); fileExists(last) {
+		c.Resume = last
+	}
+	if err := c.validate(); err != nil {
+		return c, errors.Wrapf(err, "trial %d", tr.ID)
+	}
+	return c, nil
+}
+
+func paramString(v any) string {
+	if f, ok := v.(float64); ok {
+		if f == math.Trunc(f) && math.Abs(f) < 1e15 {
+			return strconv.FormatFloat(f, 'f', -1, 64)
+		}
+		return strconv.FormatFloat(f, 'g', -1, 64)
+	}
+	return fmt.Sprint(v)
+}
+
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}
