@@ -1,0 +1,208 @@
+package fastblas
+
+import (
+	"runtime"
+
+	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/gonum"
+	"gorgonia.org/gorgonia"
+)
+
+// Implementation is a BLAS for Gorgonia (it satisfies gorgonia.BLAS and
+// tensor.BLAS) whose Sgemm and Dgemm run packed, cache-blocked AVX2+FMA
+// kernels on a fixed pool of goroutines. Every other routine is gonum's,
+// through the embedded gonum.Implementation. Create it with New; it is safe
+// for concurrent use.
+type Implementation struct {
+	gonum.Implementation
+
+	threads int
+	// asm selects the assembly path; false sends Sgemm and Dgemm to gonum.
+	// New sets it from the CPU's features; tests clear it to exercise the
+	// fallback on machines that have AVX2.
+	asm bool
+	// smallWork is the m·n·k below which a call runs on the caller's
+	// goroutine only: below it, waking a worker costs more than it saves.
+	smallWork int
+
+	ws32 freeList[float32]
+	ws64 freeList[float64]
+}
+
+// Option configures an Implementation, in the style of Gorgonia's
+// functional options (WithLearnRate, WithShape).
+type Option func(*Implementation)
+
+// WithThreads sets how many goroutines one Sgemm or Dgemm call may use.
+// The default, also chosen by n ≤ 0, is runtime.GOMAXPROCS(0) at the time
+// New is called. Results do not depend on n: see the package documentation.
+func WithThreads(n int) Option {
+	return func(impl *Implementation) {
+		if n <= 0 {
+			n = runtime.GOMAXPROCS(0)
+		}
+		impl.threads = n
+	}
+}
+
+// defaultSmallWork is the m·n·k under which a call stays on one goroutine.
+// Measured on a 2-core AVX-512 Xeon: a worker's wake-up costs about as much
+// as a 64×64×32 product (a few microseconds); the MLP's 64×10×128 products
+// run faster on one core, its 64×784×128 ones nearly twice as fast on two.
+const defaultSmallWork = 64 * 64 * 32 // 131,072
+
+// New returns an Implementation configured by opts. It does not change the
+// BLAS Gorgonia uses: call Install for that, or pass the result to
+// gorgonia.Use yourself.
+func New(opts ...Option) *Implementation {
+	impl := &Implementation{
+		threads:   runtime.GOMAXPROCS(0),
+		asm:       hasAsmKernels,
+		smallWork: defaultSmallWork,
+	}
+	for _, opt := range opts {
+		if opt != nil {
+			opt(impl)
+		}
+	}
+	if impl.threads < 1 {
+		impl.threads = 1
+	}
+	return impl
+}
+
+// Install creates an Implementation with New(opts...) and makes it the BLAS
+// of both Gorgonia and its tensor package (gorgonia.Use). Call it once at
+// program start, before any graph machine (TapeMachine, LispMachine) is
+// created and never while one runs: Gorgonia reads its BLAS without
+// synchronisation during execution.
+func Install(opts ...Option) *Implementation {
+	impl := New(opts...)
+	gorgonia.Use(impl)
+	return impl
+}
+
+// Threads reports how many goroutines one Sgemm or Dgemm call may use.
+func (impl *Implementation) Threads() int { return impl.threads }
+
+// Accelerated reports whether Sgemm and Dgemm run the AVX2+FMA kernels
+// (true) or gonum's code (false, on CPUs without AVX2 and FMA, on other
+// architectures, and in builds with the purego tag).
+func (impl *Implementation) Accelerated() bool { return impl.asm }
+
+// Sgemm computes C = alpha·op(A)·op(B) + beta·C for row-major float32
+// matrices, where op(X) is X or Xᵀ as tA and tB say, op(A) is m×k, op(B) is
+// k×n and C is m×n. It panics, with gonum's messages, on the arguments
+// gonum's Sgemm panics on (a bad transpose flag, negative sizes, leading
+// dimensions or slices too small): that is the blas.Float32 contract, and
+// Gorgonia validates shapes before it calls. With beta = 0, C is not read,
+// so NaNs in it do not propagate.
+func (impl *Implementation) Sgemm(tA, tB blas.Transpose, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	if !impl.asm {
+		impl.Implementation.Sgemm(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		return
+	}
+	if !checkGemm(tA, tB, m, n, k, len(a), lda, len(b), ldb, len(c), ldc) {
+		return
+	}
+	gemm(impl, &impl.ws32, &spec32, gemmArgs[float32]{
+		aTrans: tA != blas.NoTrans, bTrans: tB != blas.NoTrans,
+		m: m, n: n, k: k, alpha: alpha, beta: beta,
+		a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc,
+	})
+}
+
+// Dgemm is Sgemm for float64 matrices; see Sgemm for the semantics.
+func (impl *Implementation) Dgemm(tA, tB blas.Transpose, m, n, k int, alpha float64, a []float64, lda int, b []float64, ldb int, beta float64, c []float64, ldc int) {
+	if !impl.asm {
+		impl.Implementation.Dgemm(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		return
+	}
+	if !checkGemm(tA, tB, m, n, k, len(a), lda, len(b), ldb, len(c), ldc) {
+		return
+	}
+	gemm(impl, &impl.ws64, &spec64, gemmArgs[float64]{
+		aTrans: tA != blas.NoTrans, bTrans: tB != blas.NoTrans,
+		m: m, n: n, k: k, alpha: alpha, beta: beta,
+		a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc,
+	})
+}
+
+// gonum's panic messages (gonum/blas/gonum/errors.go, unexported there).
+const (
+	badTranspose = "blas: illegal transpose"
+	mLT0         = "blas: m < 0"
+	nLT0         = "blas: n < 0"
+	kLT0         = "blas: k < 0"
+	badLdA       = "blas: bad leading dimension of A"
+	badLdB       = "blas: bad leading dimension of B"
+	badLdC       = "blas: bad leading dimension of C"
+	shortA       = "blas: insufficient length of a"
+	shortB       = "blas: insufficient length of b"
+	shortC       = "blas: insufficient length of c"
+)
+
+// checkGemm repeats gonum's Sgemm/Dgemm argument checks in gonum's order,
+// so a bad call panics with the same message as it would without
+// fastblas. It returns false when there is nothing to compute (m or n is 0).
+func checkGemm(tA, tB blas.Transpose, m, n, k, lenA, lda, lenB, ldb, lenC, ldc int) bool {
+	switch tA {
+	default:
+		panic(badTranspose)
+	case blas.NoTrans, blas.Trans, blas.ConjTrans:
+	}
+	switch tB {
+	default:
+		panic(badTranspose)
+	case blas.NoTrans, blas.Trans, blas.ConjTrans:
+	}
+	if m < 0 {
+		panic(mLT0)
+	}
+	if n < 0 {
+		panic(nLT0)
+	}
+	if k < 0 {
+		panic(kLT0)
+	}
+	aTrans := tA != blas.NoTrans
+	if aTrans {
+		if lda < max(1, m) {
+			panic(badLdA)
+		}
+	} else if lda < max(1, k) {
+		panic(badLdA)
+	}
+	bTrans := tB != blas.NoTrans
+	if bTrans {
+		if ldb < max(1, k) {
+			panic(badLdB)
+		}
+	} else if ldb < max(1, n) {
+		panic(badLdB)
+	}
+	if ldc < max(1, n) {
+		panic(badLdC)
+	}
+	if m == 0 || n == 0 {
+		return false
+	}
+	if aTrans {
+		if lenA < (k-1)*lda+m {
+			panic(shortA)
+		}
+	} else if lenA < (m-1)*lda+k {
+		panic(shortA)
+	}
+	if bTrans {
+		if lenB < (n-1)*ldb+k {
+			panic(shortB)
+		}
+	} else if lenB < (k-1)*ldb+n {
+		panic(shortB)
+	}
+	if lenC < (m-1)*ldc+n {
+		panic(shortC)
+	}
+	return true
+}

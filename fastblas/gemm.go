@@ -1,0 +1,248 @@
+package fastblas
+
+import "sync"
+
+// float is the element type of the kernels.
+type float interface{ ~float32 | ~float64 }
+
+// mr is the micro-kernel's row count for both precisions: 6 rows × 2 vector
+// registers leave 12 of the 16 YMM registers as accumulators, the other 4
+// for B's two vectors and A's broadcasts.
+const mr = 6
+
+// kernelSpec holds one precision's micro-kernel and its blocking sizes.
+type kernelSpec[T float] struct {
+	// nr is the micro-kernel's column count (two YMM vectors).
+	nr int
+	// kc is the depth of one packed block: a kc×nr panel of B (16 KiB for
+	// float32) stays in L1 while the kernel sweeps the A panels.
+	kc int
+	// mc rows of packed A (mc×kc, about 120 KiB) stay in L2.
+	mc int
+	// nc columns of packed B (kc×nc, 1 MiB) stay in L2/L3.
+	nc     int
+	kernel func(k int, a, b, c *T, ldc int, alpha, beta T, load int)
+}
+
+var (
+	spec32 = kernelSpec[float32]{nr: 16, kc: 256, mc: 120, nc: 1024, kernel: sgemmKernel6x16}
+	spec64 = kernelSpec[float64]{nr: 8, kc: 256, mc: 96, nc: 512, kernel: dgemmKernel6x8}
+)
+
+// gemmArgs is one validated gemm call.
+type gemmArgs[T float] struct {
+	aTrans, bTrans bool
+	m, n, k        int
+	alpha, beta    T
+	a              []T
+	lda            int
+	b              []T
+	ldb            int
+	c              []T
+	ldc            int
+}
+
+// workspace holds one goroutine's packing buffers. Workspaces live on a
+// free list of their Implementation rather than in a sync.Pool: a pool is
+// emptied by every garbage collection, and a training loop collects often,
+// so the buffers would be reallocated again and again.
+type workspace[T float] struct {
+	packA, packB []T
+	// tile receives the micro-kernel's output for blocks on the right and
+	// bottom edges of C, so that the kernel (and with it the rounding) is
+	// the same for every element.
+	tile [mr * 16]T
+	// job describes a parallel call while this workspace is its caller's.
+	job job[T]
+}
+
+// freeList is a stack of idle workspaces.
+type freeList[T float] struct {
+	mu    sync.Mutex
+	items []*workspace[T]
+}
+
+func (fl *freeList[T]) get() *workspace[T] {
+	fl.mu.Lock()
+	if n := len(fl.items); n > 0 {
+		ws := fl.items[n-1]
+		fl.items[n-1] = nil
+		fl.items = fl.items[:n-1]
+		fl.mu.Unlock()
+		return ws
+	}
+	fl.mu.Unlock()
+	return new(workspace[T])
+}
+
+func (fl *freeList[T]) put(ws *workspace[T]) {
+	fl.mu.Lock()
+	fl.items = append(fl.items, ws)
+	fl.mu.Unlock()
+}
+
+// job is a gemm call split into parts: part p computes the p-th of parts
+// column ranges (splitN) or row ranges of C, whole tiles each.
+type job[T float] struct {
+	g      gemmArgs[T]
+	sp     *kernelSpec[T]
+	fl     *freeList[T]
+	parts  int
+	splitN bool
+	wg     sync.WaitGroup
+}
+
+// runPart is what a worker goroutine runs.
+func (j *job[T]) runPart(part int) {
+	ws := j.fl.get()
+	j.run(ws, part)
+	j.fl.put(ws)
+	j.wg.Done()
+}
+
+func (j *job[T]) run(ws *workspace[T], part int) {
+	g := &j.g
+	if j.splitN {
+		j0, j1 := partRange(g.n, j.sp.nr, j.parts, part)
+		ws.gemm(j.sp, g, 0, g.m, j0, j1)
+	} else {
+		i0, i1 := partRange(g.m, mr, j.parts, part)
+		ws.gemm(j.sp, g, i0, i1, 0, g.n)
+	}
+}
+
+// partRange returns the part-th of parts ranges of [0, n) cut at multiples
+// of tile, with the tiles spread as evenly as possible.
+func partRange(n, tile, parts, part int) (lo, hi int) {
+	tiles := (n + tile - 1) / tile
+	lo = part * tiles / parts * tile
+	hi = min((part+1)*tiles/parts*tile, n)
+	return lo, hi
+}
+
+// gemm runs a validated call with m, n > 0.
+func gemm[T float](impl *Implementation, fl *freeList[T], sp *kernelSpec[T], g gemmArgs[T]) {
+	if g.alpha == 0 || g.k == 0 {
+		scaleC(&g)
+		return
+	}
+	parts, splitN := impl.plan(g.m, g.n, g.k, sp.nr)
+	ws := fl.get()
+	if parts == 1 {
+		ws.gemm(sp, &g, 0, g.m, 0, g.n)
+		fl.put(ws)
+		return
+	}
+	j := &ws.job
+	j.g, j.sp, j.fl, j.parts, j.splitN = g, sp, fl, parts, splitN
+	j.wg.Add(parts - 1)
+	for p := 1; p < parts; p++ {
+		submit(j, p, parts-1)
+	}
+	j.run(ws, 0)
+	j.wg.Wait()
+	// Drop the references to the caller's matrices.
+	j.g = gemmArgs[T]{}
+	fl.put(ws)
+}
+
+// plan decides how many parts a call is split into, and along which
+// dimension. It splits C into column ranges when m ≤ n, else into row
+// ranges: each part packs all of the operand it shares with the others, and
+// that operand (A, m×k, for column ranges; B, k×n, for row ranges) is then
+// the smaller one. It never splits k, so that every element of C is summed
+// in the same order whatever the number of threads.
+func (impl *Implementation) plan(m, n, k, nr int) (parts int, splitN bool) {
+	if impl.threads <= 1 || m*n*k < impl.smallWork {
+		return 1, false
+	}
+	tilesM, tilesN := (m+mr-1)/mr, (n+nr-1)/nr
+	splitN = m <= n
+	if splitN && tilesN < 2 {
+		splitN = false
+	} else if !splitN && tilesM < 2 {
+		splitN = true
+	}
+	tiles := tilesM
+	if splitN {
+		tiles = tilesN
+	}
+	return min(impl.threads, tiles), splitN
+}
+
+// scaleC computes C = beta·C, which is the whole result when alpha or k is
+// 0. As in the reference BLAS, A and B are then not read, and beta = 0
+// clears C without reading it.
+func scaleC[T float](g *gemmArgs[T]) {
+	if g.beta == 1 {
+		return
+	}
+	for i := 0; i < g.m; i++ {
+		row := g.c[i*g.ldc : i*g.ldc+g.n]
+		if g.beta == 0 {
+			clear(row)
+			continue
+		}
+		for j := range row {
+			row[j] *= g.beta
+		}
+	}
+}
+
+// gemm computes rows [i0, i1) and columns [j0, j1) of C on the calling
+// goroutine, in the loop order of Goto and van de Geijn ("Anatomy of
+// high-performance matrix multiplication", ACM TOMS 34(3), 2008): column
+// blocks of nc, depth blocks of kc (B packed once per block), row blocks of
+// mc (A packed once per block), then nr×mr micro-tiles.
+func (ws *workspace[T]) gemm(sp *kernelSpec[T], g *gemmArgs[T], i0, i1, j0, j1 int) {
+	m, n := i1-i0, j1-j0
+	for jc := 0; jc < n; jc += sp.nc {
+		ncur := min(sp.nc, n-jc)
+		for pc := 0; pc < g.k; pc += sp.kc {
+			kcur := min(sp.kc, g.k-pc)
+			ws.packBlockB(sp.nr, g, pc, kcur, j0+jc, ncur)
+			// The first depth block applies beta; later ones add to C.
+			beta, load := T(1), 1
+			if pc == 0 {
+				beta = g.beta
+				if beta == 0 {
+					load = 0
+				}
+			}
+			for ic := 0; ic < m; ic += sp.mc {
+				mcur := min(sp.mc, m-ic)
+				ws.packBlockA(g, i0+ic, mcur, pc, kcur)
+				ws.macro(sp, g, kcur, mcur, ncur, (i0+ic)*g.ldc+j0+jc, beta, load)
+			}
+		}
+	}
+}
+
+// macro runs the micro-kernel over one packed mcur×kcur block of A and one
+// kcur×ncur block of B, into C starting at offset cOff.
+func (ws *workspace[T]) macro(sp *kernelSpec[T], g *gemmArgs[T], kcur, mcur, ncur, cOff int, beta T, load int) {
+	nr, ldc, c, alpha := sp.nr, g.ldc, g.c, g.alpha
+	for jr := 0; jr < ncur; jr += nr {
+		nrr := min(nr, ncur-jr)
+		bp := &ws.packB[jr*kcur]
+		for ir := 0; ir < mcur; ir += mr {
+			mrr := min(mr, mcur-ir)
+			ap := &ws.packA[ir*kcur]
+			off := cOff + ir*ldc + jr
+			if mrr == mr && nrr == nr {
+				sp.kernel(kcur, ap, bp, &c[off], ldc, alpha, beta, load)
+				continue
+			}
+			t := ws.tile[:mr*nr]
+			if load != 0 {
+				for r := 0; r < mrr; r++ {
+					copy(t[r*nr:r*nr+nrr], c[off+r*ldc:off+r*ldc+nrr])
+				}
+			}
+			sp.kernel(kcur, ap, bp, &t[0], nr, alpha, beta, load)
+			for r := 0; r < mrr; r++ {
+				copy(c[off+r*ldc:off+r*ldc+nrr], t[r*nr:r*nr+nrr])
+			}
+		}
+	}
+}

@@ -1,0 +1,24 @@
+//go:build amd64 && !purego
+
+package fastblas
+
+import "golang.org/x/sys/cpu"
+
+// hasAsmKernels reports whether the AVX2+FMA micro-kernels may run here.
+// x/sys/cpu's HasAVX2 already includes the check that the operating system
+// saves the YMM registers on a context switch.
+var hasAsmKernels = cpu.X86.HasAVX2 && cpu.X86.HasFMA
+
+// sgemmKernel6x16 computes a 6×16 block of C from a packed 6×k panel of A and
+// a packed k×16 panel of B: with load == 0 it stores alpha·(A·B), otherwise
+// beta·C + alpha·(A·B) (one fused multiply-add per element). Every element's
+// products are accumulated in order of k by one FMA chain, which is what
+// makes results independent of where the element sits in the output.
+//
+//go:noescape
+func sgemmKernel6x16(k int, a, b, c *float32, ldc int, alpha, beta float32, load int)
+
+// dgemmKernel6x8 is sgemmKernel6x16 for float64 with 6×8 blocks.
+//
+//go:noescape
+func dgemmKernel6x8(k int, a, b, c *float64, ldc int, alpha, beta float64, load int)

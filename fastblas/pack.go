@@ -1,0 +1,104 @@
+package fastblas
+
+// grow returns buf with length n, reallocating only when its capacity is
+// too small, so a workspace reaches its final size after a few calls.
+func grow[T float](buf []T, n int) []T {
+	if cap(buf) < n {
+		return make([]T, n)
+	}
+	return buf[:n]
+}
+
+// packBlockA copies rows [i0, i0+mcur) and columns [p0, p0+kcur) of op(A)
+// into ws.packA as consecutive mr×kcur panels, each stored k-major (the mr
+// values the kernel broadcasts for one k are adjacent). The last panel is
+// padded with zero rows.
+func (ws *workspace[T]) packBlockA(g *gemmArgs[T], i0, mcur, p0, kcur int) {
+	panels := (mcur + mr - 1) / mr
+	ws.packA = grow(ws.packA, panels*mr*kcur)
+	a, lda := g.a, g.lda
+	for ir := 0; ir < mcur; ir += mr {
+		panel := ws.packA[ir*kcur : (ir+mr)*kcur]
+		rows := min(mr, mcur-ir)
+		i := i0 + ir
+		switch {
+		case g.aTrans && rows == mr:
+			// op(A)[i, p] = a[p*lda+i]: the mr values are contiguous.
+			for p := 0; p < kcur; p++ {
+				o := (p0+p)*lda + i
+				*(*[mr]T)(panel[p*mr:]) = *(*[mr]T)(a[o : o+mr])
+			}
+		case g.aTrans:
+			for p := 0; p < kcur; p++ {
+				o := (p0+p)*lda + i
+				d := panel[p*mr : p*mr+mr]
+				copy(d, a[o:o+rows])
+				clear(d[rows:])
+			}
+		case rows == mr:
+			r0 := a[i*lda+p0 : i*lda+p0+kcur]
+			r1 := a[(i+1)*lda+p0 : (i+1)*lda+p0+kcur]
+			r2 := a[(i+2)*lda+p0 : (i+2)*lda+p0+kcur]
+			r3 := a[(i+3)*lda+p0 : (i+3)*lda+p0+kcur]
+			r4 := a[(i+4)*lda+p0 : (i+4)*lda+p0+kcur]
+			r5 := a[(i+5)*lda+p0 : (i+5)*lda+p0+kcur]
+			for p := range r0 {
+				*(*[mr]T)(panel[p*mr:]) = [mr]T{r0[p], r1[p], r2[p], r3[p], r4[p], r5[p]}
+			}
+		default:
+			clear(panel)
+			for r := 0; r < rows; r++ {
+				src := a[(i+r)*lda+p0 : (i+r)*lda+p0+kcur]
+				for p, v := range src {
+					panel[p*mr+r] = v
+				}
+			}
+		}
+	}
+}
+
+// packBlockB copies rows [p0, p0+kcur) and columns [j0, j0+ncur) of op(B)
+// into ws.packB as consecutive kcur×nr panels, each stored row by row (the
+// nr values the kernel loads for one k are adjacent). The last panel is
+// padded with zero columns.
+func (ws *workspace[T]) packBlockB(nr int, g *gemmArgs[T], p0, kcur, j0, ncur int) {
+	panels := (ncur + nr - 1) / nr
+	ws.packB = grow(ws.packB, panels*nr*kcur)
+	b, ldb := g.b, g.ldb
+	for jr := 0; jr < ncur; jr += nr {
+		panel := ws.packB[jr*kcur : (jr+nr)*kcur]
+		cols := min(nr, ncur-jr)
+		j := j0 + jr
+		switch {
+		case !g.bTrans && cols == nr && nr == 16:
+			for p := 0; p < kcur; p++ {
+				o := (p0+p)*ldb + j
+				*(*[16]T)(panel[p*16:]) = *(*[16]T)(b[o : o+16])
+			}
+		case !g.bTrans && cols == nr && nr == 8:
+			for p := 0; p < kcur; p++ {
+				o := (p0+p)*ldb + j
+				*(*[8]T)(panel[p*8:]) = *(*[8]T)(b[o : o+8])
+			}
+		case !g.bTrans:
+			for p := 0; p < kcur; p++ {
+				o := (p0+p)*ldb + j
+				d := panel[p*nr : p*nr+nr]
+				copy(d, b[o:o+cols])
+				clear(d[cols:])
+			}
+		default:
+			// op(B)[p, j] = b[j*ldb+p]: each column of the panel is a
+			// contiguous run of b.
+			if cols < nr {
+				clear(panel)
+			}
+			for c := 0; c < cols; c++ {
+				src := b[(j+c)*ldb+p0 : (j+c)*ldb+p0+kcur]
+				for p, v := range src {
+					panel[p*nr+c] = v
+				}
+			}
+		}
+	}
+}
