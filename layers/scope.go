@@ -133,12 +133,20 @@ func (s *Scope) Inputs() []*G.Node { return s.inputs }
 // hand out the same names in the same order.
 func (s *Scope) UniqueName(base string) string {
 	base = s.prefix + base
-	n := s.names[base]
-	s.names[base] = n + 1
-	if n == 0 {
-		return base
+	for {
+		n := s.names[base]
+		s.names[base] = n + 1
+		if n == 0 {
+			return base
+		}
+		// A generated name is recorded as used too, so that a later
+		// base that happens to spell it ("dense_1") cannot collide.
+		name := base + "_" + strconv.Itoa(n)
+		if s.names[name] == 0 {
+			s.names[name] = 1
+			return name
+		}
 	}
-	return base + "_" + strconv.Itoa(n)
 }
 
 // Param returns the learnable parameter called name (made unique with

@@ -1,0 +1,199 @@
+package layers
+
+import (
+	"fmt"
+	"hash"
+
+	"github.com/chewxy/hm"
+	"github.com/pkg/errors"
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// poolOp is a 2-D max pooling over NCHW input whose backward pass
+// recomputes each window's winner from the input instead of storing the
+// indices, so the forward pass allocates only its output.
+type poolOp struct{ kernel, stride, padding int }
+
+// poolGeom is the geometry of one pooling run.
+type poolGeom struct {
+	planes, h, w, oh, ow int
+	kernel, stride, pad  int
+}
+
+func (op poolOp) geom(s tensor.Shape) (poolGeom, error) {
+	if len(s) != 4 {
+		return poolGeom{}, errors.Errorf("layers: %v needs an NCHW input, got shape %v", op, s)
+	}
+	g := poolGeom{planes: s[0] * s[1], h: s[2], w: s[3], kernel: op.kernel, stride: op.stride, pad: op.padding}
+	if op.kernel < 1 || op.stride < 1 || op.padding < 0 || 2*op.padding > op.kernel ||
+		g.h+2*g.pad < g.kernel || g.w+2*g.pad < g.kernel {
+		return poolGeom{}, errors.Errorf("layers: %v does not fit input shape %v", op, s)
+	}
+	g.oh, g.ow = outSize(g.h, g.kernel, g.stride, g.pad), outSize(g.w, g.kernel, g.stride, g.pad)
+	return g, nil
+}
+
+func (op poolOp) Arity() int    { return 1 }
+func (op poolOp) Type() hm.Type { a := hm.TypeVariable('a'); return hm.NewFnType(a, a) }
+func (op poolOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
+	s, err := shapeArg(op.String(), in, 0)
+	if err != nil {
+		return nil, err
+	}
+	g, err := op.geom(s)
+	if err != nil {
+		return nil, err
+	}
+	return tensor.Shape{s[0], s[1], g.oh, g.ow}, nil
+}
+func (op poolOp) ReturnsPtr() bool      { return false }
+func (op poolOp) CallsExtern() bool     { return false }
+func (op poolOp) OverwritesInput() int  { return -1 }
+func (op poolOp) WriteHash(h hash.Hash) { fmt.Fprintf(h, "adamant.%v", op) }
+func (op poolOp) Hashcode() uint32      { return opHash(op) }
+func (op poolOp) String() string {
+	return fmt.Sprintf("MaxPool2D{k=%d,s=%d,p=%d}", op.kernel, op.stride, op.padding)
+}
+func (op poolOp) Do(vals ...G.Value) (G.Value, error) { return op.UsePreallocDo(nil, vals...) }
+
+// UsePreallocDo writes into prealloc when the machine offers one.
+func (op poolOp) UsePreallocDo(prealloc G.Value, vals ...G.Value) (G.Value, error) {
+	x, err := denseArg(op.String(), vals, 0)
+	if err != nil {
+		return nil, err
+	}
+	g, err := op.geom(x.Shape())
+	if err != nil {
+		return nil, err
+	}
+	s := x.Shape()
+	outShape := tensor.Shape{s[0], s[1], g.oh, g.ow}
+	y, ok := prealloc.(*tensor.Dense)
+	if !ok || !y.Shape().Eq(outShape) || y.Dtype() != x.Dtype() {
+		y = tensor.New(tensor.WithShape(outShape...), tensor.Of(x.Dtype()))
+	}
+	switch xs := x.Data().(type) {
+	case []float32:
+		poolForward(g, xs, y.Data().([]float32))
+	case []float64:
+		poolForward(g, xs, y.Data().([]float64))
+	}
+	return y, nil
+}
+
+func (op poolOp) DiffWRT(int) []bool { return []bool{true} }
+
+func (op poolOp) SymDiff(in G.Nodes, _, grad *G.Node) (G.Nodes, error) {
+	if len(in) != 1 {
+		return nil, errors.Errorf("layers: %v has %d inputs, want 1", op, len(in))
+	}
+	dx, err := G.ApplyOp(poolDiffOp(op), in[0], grad)
+	return G.Nodes{dx}, err
+}
+
+// poolDiffOp routes each output's gradient to its window's winner.
+type poolDiffOp poolOp
+
+func (op poolDiffOp) Arity() int    { return 2 }
+func (op poolDiffOp) Type() hm.Type { a := hm.TypeVariable('a'); return hm.NewFnType(a, a, a) }
+func (op poolDiffOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
+	return shapeArg(op.String(), in, 0)
+}
+func (op poolDiffOp) ReturnsPtr() bool                    { return false }
+func (op poolDiffOp) CallsExtern() bool                   { return false }
+func (op poolDiffOp) OverwritesInput() int                { return -1 }
+func (op poolDiffOp) WriteHash(h hash.Hash)               { fmt.Fprintf(h, "adamant.%v", op) }
+func (op poolDiffOp) Hashcode() uint32                    { return opHash(op) }
+func (op poolDiffOp) String() string                      { return poolOp(op).String() + "Diff" }
+func (op poolDiffOp) Do(vals ...G.Value) (G.Value, error) { return op.UsePreallocDo(nil, vals...) }
+
+// UsePreallocDo writes into prealloc when the machine offers one.
+func (op poolDiffOp) UsePreallocDo(prealloc G.Value, vals ...G.Value) (G.Value, error) {
+	name := op.String()
+	x, err := denseArg(name, vals, 0)
+	if err != nil {
+		return nil, err
+	}
+	gr, err := denseArg(name, vals, 1)
+	if err != nil {
+		return nil, err
+	}
+	g, err := poolOp(op).geom(x.Shape())
+	if err != nil {
+		return nil, err
+	}
+	s := x.Shape()
+	if want := (tensor.Shape{s[0], s[1], g.oh, g.ow}); !gr.Shape().Eq(want) || gr.Dtype() != x.Dtype() {
+		return nil, errors.Errorf("layers: %s: gradient has shape %v %v, want %v %v", name, gr.Shape(), gr.Dtype(), want, x.Dtype())
+	}
+	dx := outputLike(prealloc, x)
+	switch xs := x.Data().(type) {
+	case []float32:
+		poolBackward(g, xs, gr.Data().([]float32), dx.Data().([]float32))
+	case []float64:
+		poolBackward(g, xs, gr.Data().([]float64), dx.Data().([]float64))
+	}
+	return dx, nil
+}
+
+// poolWinner returns the index, within plane p, of the winner of window
+// (oy, ox): the first NaN, or else the first maximum. Padding cells never
+// win; the padding ≤ kernel/2 rule leaves every window a real cell.
+func poolWinner[T float](g poolGeom, p []T, oy, ox int) int {
+	y0, x0 := oy*g.stride-g.pad, ox*g.stride-g.pad
+	y1, x1 := min(y0+g.kernel, g.h), min(x0+g.kernel, g.w)
+	y0, x0 = max(y0, 0), max(x0, 0)
+	best := y0*g.w + x0
+	bv := p[best]
+	if bv != bv { // NaN wins at once
+		return best
+	}
+	for y := y0; y < y1; y++ {
+		row := p[y*g.w : y*g.w+x1]
+		for x := x0; x < x1; x++ {
+			v := row[x]
+			if v != v {
+				return y*g.w + x
+			}
+			if v > bv {
+				bv, best = v, y*g.w+x
+			}
+		}
+	}
+	return best
+}
+
+func poolForward[T float](g poolGeom, x, y []T) {
+	in, out := g.h*g.w, g.oh*g.ow
+	for pl := 0; pl < g.planes; pl++ {
+		p, q := x[pl*in:(pl+1)*in], y[pl*out:(pl+1)*out]
+		for oy := 0; oy < g.oh; oy++ {
+			for ox := 0; ox < g.ow; ox++ {
+				q[oy*g.ow+ox] = p[poolWinner(g, p, oy, ox)]
+			}
+		}
+	}
+}
+
+func poolBackward[T float](g poolGeom, x, grad, dx []T) {
+	clear(dx)
+	in, out := g.h*g.w, g.oh*g.ow
+	for pl := 0; pl < g.planes; pl++ {
+		p, q, d := x[pl*in:(pl+1)*in], grad[pl*out:(pl+1)*out], dx[pl*in:(pl+1)*in]
+		for oy := 0; oy < g.oh; oy++ {
+			for ox := 0; ox < g.ow; ox++ {
+				// Overlapping windows (stride < kernel) may share a
+				// winner, whose gradient is then the sum.
+				d[poolWinner(g, p, oy, ox)] += q[oy*g.ow+ox]
+			}
+		}
+	}
+}
+
+var (
+	_ G.SDOp            = poolOp{}
+	_ G.UsePreallocDoer = poolOp{}
+	_ G.Op              = poolDiffOp{}
+	_ G.UsePreallocDoer = poolDiffOp{}
+)

@@ -1,0 +1,144 @@
+package layers
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/pkg/errors"
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// layerScope gives a layer its own name space: a unique name made from
+// base (relative to the current prefix, so nesting works) under which all
+// its parameters and inputs are created.
+func layerScope(s *Scope, base string, build func() (*G.Node, error)) (*G.Node, error) {
+	full := s.UniqueName(base)
+	return s.WithPrefix(strings.TrimPrefix(full, s.prefix), build)
+}
+
+// describe names a layer for a summary: its String method when it has one,
+// its Go type otherwise.
+func describe(l Layer) string {
+	if st, ok := l.(fmt.Stringer); ok {
+		return st.String()
+	}
+	return fmt.Sprintf("%T", l)
+}
+
+// sequential chains layers.
+type sequential []Layer
+
+// Sequential chains layers, each one's output feeding the next, like
+// PyTorch's nn.Sequential. Errors name the failing layer's position and
+// kind. An empty Sequential is the identity.
+func Sequential(ls ...Layer) Layer { return sequential(append([]Layer(nil), ls...)) }
+
+// Forward runs every layer in order.
+func (q sequential) Forward(s *Scope, x *G.Node) (*G.Node, error) {
+	if err := checkInput("Sequential", s, x); err != nil {
+		return nil, err
+	}
+	for i, l := range q {
+		if l == nil {
+			return nil, errors.Errorf("layers: Sequential layer %d is nil", i)
+		}
+		y, err := l.Forward(s, x)
+		if err != nil {
+			return nil, errors.WithMessagef(err, "layers: Sequential layer %d (%s) on input shape %v", i, describe(l), x.Shape())
+		}
+		if y == nil {
+			return nil, errors.Errorf("layers: Sequential layer %d (%s) returned a nil node", i, describe(l))
+		}
+		x = y
+	}
+	return x, nil
+}
+
+// String lists the layers, one per line, for a model summary.
+func (q sequential) String() string {
+	var b strings.Builder
+	b.WriteString("Sequential(")
+	for i, l := range q {
+		fmt.Fprintf(&b, "\n  %d: %s", i, strings.ReplaceAll(describe(l), "\n", "\n  "))
+	}
+	if len(q) > 0 {
+		b.WriteString("\n")
+	}
+	b.WriteString(")")
+	return b.String()
+}
+
+// Describe builds l on a throwaway graph for one example of inputShape
+// and returns a table of every top-level layer with its output shape and
+// the number of parameters it created, the summary Keras prints with
+// model.summary(). Building draws from the scope's random stream, so
+// Describe uses its own and leaves the real model untouched.
+func Describe(l Layer, dtype tensor.Dtype, inputShape ...int) (string, error) {
+	g := G.NewGraph()
+	// A training build: only a first, training build may create parameters.
+	s, err := NewScope(g, dtype, true, 1, 0, nil)
+	if err != nil {
+		return "", err
+	}
+	x, _, err := s.Input("input", append(tensor.Shape{1}, inputShape...))
+	if err != nil {
+		return "", err
+	}
+	ls := []Layer{l}
+	if q, ok := l.(sequential); ok {
+		ls = q
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%-4s %-28s %-18s %s\n", "#", "layer", "output", "params")
+	total := 0
+	for i, layer := range ls {
+		before := 0
+		for _, p := range s.Params().List() {
+			before += p.Value.Shape().TotalSize()
+		}
+		if layer == nil {
+			return "", errors.Errorf("layers: Describe: layer %d is nil", i)
+		}
+		if x, err = layer.Forward(s, x); err != nil {
+			return "", errors.WithMessagef(err, "layers: Describe: layer %d (%s)", i, describe(layer))
+		}
+		after := 0
+		for _, p := range s.Params().List() {
+			after += p.Value.Shape().TotalSize()
+		}
+		total = after
+		out := fmt.Sprintf("%v", x.Shape()[1:])
+		fmt.Fprintf(&b, "%-4d %-28s %-18s %d\n", i, strings.ReplaceAll(describe(layer), "\n", " "), out, after-before)
+	}
+	fmt.Fprintf(&b, "total parameters: %d\n", total)
+	return b.String(), nil
+}
+
+// flatten is the Flatten layer.
+type flatten struct{}
+
+// Flatten reshapes (batch, d1, d2, …) to (batch, d1·d2·…), so that a Dense
+// layer can follow a convolution or take images. A (batch, n) input passes
+// through unchanged.
+func Flatten() Layer { return flatten{} }
+
+// Forward reshapes x; it has no parameters.
+func (flatten) Forward(s *Scope, x *G.Node) (*G.Node, error) {
+	if err := checkInput("Flatten", s, x); err != nil {
+		return nil, err
+	}
+	shape := x.Shape()
+	if len(shape) < 2 {
+		return nil, errors.Errorf("layers: Flatten needs a (batch, …) input, got %q of shape %v", x.Name(), shape)
+	}
+	if len(shape) == 2 {
+		return x, nil
+	}
+	return guard("Flatten", func() (*G.Node, error) {
+		return G.Reshape(x, tensor.Shape{shape[0], shape[1:].TotalSize()})
+	})
+}
+
+// String names the layer for model summaries.
+func (flatten) String() string { return "Flatten" }
