@@ -1,0 +1,30 @@
+// Package tuning searches hyperparameters: it runs a training function
+// (the objective) over configurations drawn from a search space, in
+// parallel, and ranks the outcomes.
+//
+// A Space is a list of dimensions — Choice, Uniform, LogUniform (for
+// learning rates and epsilons) and IntRange — built with NewSpace or parsed
+// from the command-line form by ParseSpace:
+//
+//	lr=log:1e-4:1e-2,beta1=0.8|0.9|0.95,batch-size=int:32:256,schedule=none|cosine
+//
+// A Strategy decides which configurations run: Grid (the full cross
+// product, its size checked before anything runs), Random (seeded) or
+// Halving (synchronous successive halving: many configurations for a few
+// epochs, the best third, say, for three times longer, and so on).
+//
+// Run executes the trials on a bounded pool of workers, records every
+// trial's parameters, metrics, per-epoch history, duration and error (a
+// failed, panicking or diverging trial is recorded, not fatal), saves
+// results.json and results.csv atomically after each trial, resumes an
+// interrupted search without running a finished trial twice, and returns a
+// Leaderboard. The same seed gives the same trials; with a deterministic
+// objective and the same worker count, the same leaderboard.
+//
+// The objective usually builds and fits a model with package graph and
+// passes ReportCallback to the fit, so that per-epoch metrics reach the
+// results. To farm trials out to a cluster instead, run each one as its own
+// process that prints its metrics with FormatMetrics: that is the line
+// format Kubeflow Katib's stdout metrics collector reads (see
+// docs/tuning.md and docs/katib-experiment.yaml).
+package tuning

@@ -1,0 +1,78 @@
+package tuning_test
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"os"
+
+	"github.com/adamant-ml/adamant/tuning"
+)
+
+// A toy objective: a bowl with its minimum at lr = 1e-3, beta1 = 0.9. A real
+// objective builds a model, fits it for t.Epochs epochs with
+// tuning.ReportCallback(r) among its callbacks, and returns the last
+// epoch's logs.
+func ExampleRun() {
+	space, err := tuning.ParseSpace("lr=log:1e-4:1e-2,beta1=0.8|0.9|0.95")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	objective := func(ctx context.Context, t tuning.Trial, r tuning.Reporter) (map[string]float64, error) {
+		d := math.Log10(t.Params.Float("lr")) + 3
+		loss := d*d + 10*math.Pow(t.Params.Float("beta1")-0.9, 2)
+		return map[string]float64{"val_loss": loss}, nil
+	}
+	board, err := tuning.Run(context.Background(), space, tuning.Grid(3), objective,
+		tuning.WithWorkers(2))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Print(board)
+	best, _ := board.Best()
+	fmt.Printf("best: lr=%g beta1=%g\n", best.Trial.Params.Float("lr"), best.Trial.Params.Float("beta1"))
+	// Output:
+	// rank  trial  status  val_loss  lr      beta1
+	// 1     4      ok      0         0.001   0.9
+	// 2     5      ok      0.025     0.001   0.95
+	// 3     3      ok      0.1       0.001   0.8
+	// 4     1      ok      1         0.0001  0.9
+	// 5     7      ok      1         0.01    0.9
+	// 6     2      ok      1.025     0.0001  0.95
+	// 7     8      ok      1.025     0.01    0.95
+	// 8     0      ok      1.1       0.0001  0.8
+	// 9     6      ok      1.1       0.01    0.8
+	// best: lr=0.001 beta1=0.9
+}
+
+func ExampleParseSpace() {
+	space, err := tuning.ParseSpace("lr=log:1e-4:1e-2, beta1=0.8|0.9|0.95, batch-size=int:32:256, schedule=none|cosine")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, d := range space.Dimensions() {
+		fmt.Println(d)
+	}
+	_, err = tuning.ParseSpace("lr=log:0:1e-2")
+	fmt.Println(err)
+	// Output:
+	// lr=log:0.0001:0.01
+	// beta1=0.8|0.9|0.95
+	// batch-size=int:32:256
+	// schedule=none|cosine
+	// tuning: dimension "lr": log-uniform range needs lo > 0, got lo = 0
+}
+
+// The per-epoch line of a training process that Katib can read: the
+// epoch number first, then the logs.
+func ExampleFormatMetrics() {
+	logs := map[string]float64{"epoch": 3, "val_loss": 0.0934, "loss": 0.0812, "accuracy": 0.9751, "val_accuracy": 0.9712, "lr": 1e-05}
+	if err := tuning.FormatMetrics(os.Stdout, logs, "epoch", "loss", "accuracy", "val_loss", "val_accuracy"); err != nil {
+		fmt.Println(err)
+	}
+	// Output:
+	// epoch=3 loss=0.0812 accuracy=0.9751 val_loss=0.0934 val_accuracy=0.9712 lr=1e-05
+}
