@@ -76,6 +76,9 @@ type Scope struct {
 	prefix    string
 	hooks     []RunHook
 	inputs    []*G.Node
+	// firstBuild is true when the ParamSet was empty at NewScope: this
+	// build creates the parameters, whether or not it is for training.
+	firstBuild bool
 }
 
 // NewScope returns a scope that adds nodes to g. The first build of a model
@@ -95,6 +98,7 @@ func NewScope(g *G.ExprGraph, dtype tensor.Dtype, training bool, batchSize int, 
 	return &Scope{
 		graph: g, dtype: dtype, training: training, batchSize: batchSize, seed: seed,
 		params: params, rng: rand.New(rand.NewPCG(seed, 0x5eed)), names: map[string]int{},
+		firstBuild: len(params.list) == 0,
 	}, nil
 }
 
@@ -161,7 +165,7 @@ func (s *Scope) Param(name string, shape tensor.Shape, fanIn, fanOut int, init I
 		}
 		return newNode(s.graph, s.dtype, shape, name, p.Value)
 	}
-	if !s.training && len(s.params.list) > 0 {
+	if !s.training && !s.firstBuild {
 		// An inference build that creates a parameter the training build
 		// never made would silently use untrained weights.
 		return nil, errors.Errorf("layers: parameter %q exists only in the inference build", name)
