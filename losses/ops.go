@@ -50,8 +50,9 @@ func (op rowLossOp) WriteHash(h hash.Hash) { fmt.Fprintf(h, "adamant.%v", op.kin
 func (op rowLossOp) Hashcode() uint32      { return opHash(op) }
 func (op rowLossOp) String() string        { return op.kind.String() }
 
-// Do returns the loss as a scalar tensor, the kind of value Gorgonia's own
-// reductions return.
+// Do returns the loss as a Gorgonia scalar (*G.F32 or *G.F64), as
+// Gorgonia's own full reductions do: other ops (adding a penalty, scaling)
+// reject a zero-dimensional tensor in a scalar's place.
 func (op rowLossOp) Do(vals ...G.Value) (G.Value, error) {
 	o, t, w, err := lossArgs(op.String(), vals)
 	if err != nil {
@@ -61,10 +62,10 @@ func (op rowLossOp) Do(vals ...G.Value) (G.Value, error) {
 	switch os := o.Data().(type) {
 	case []float32:
 		l := rowLoss(op.kind, cols, os, t.Data().([]float32), w.Data().([]float32))
-		return tensor.New(tensor.FromScalar(float32(l))), nil
+		return G.NewF32(float32(l)), nil
 	case []float64:
 		l := rowLoss(op.kind, cols, os, t.Data().([]float64), w.Data().([]float64))
-		return tensor.New(tensor.FromScalar(l)), nil
+		return G.NewF64(l), nil
 	}
 	return nil, errors.Errorf("losses: %v: unsupported dtype %v", op, o.Dtype())
 }
