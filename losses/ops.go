@@ -258,14 +258,24 @@ func rowLossGrad[T float](kind lossKind, cols int, up float64, o, t, w, d []T) {
 		k := up * float64(wi)
 		switch kind {
 		case crossEntropy:
-			m, ls := rowStats(or)
-			var tsum float64
-			for _, tc := range tr {
-				tsum += float64(tc)
+			// dr first holds e^(o−max), so each exponential is taken once.
+			m := or[0]
+			for _, v := range or[1:] {
+				if v > m {
+					m = v
+				}
 			}
+			var sum, tsum float64
 			for c, v := range or {
-				p := math.Exp(float64(v) - float64(m) - ls)
-				dr[c] = T(k * (p*tsum - float64(tr[c])))
+				e := math.Exp(float64(v) - float64(m))
+				dr[c] = T(e)
+				sum += e
+				tsum += float64(tr[c])
+			}
+			k *= tsum / sum // softmax·Σt = e·Σt/Σe
+			kt := up * float64(wi)
+			for c, e := range dr {
+				dr[c] = T(k*float64(e) - kt*float64(tr[c]))
 			}
 		case meanSquared:
 			k *= 2 / float64(cols)
