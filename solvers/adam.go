@@ -372,29 +372,36 @@ func (a *Adam) scalars(s *slot, scale float64) kernel {
 	}
 	bc1 := 1 - math.Pow(c.Beta1, t)
 	bc2 := 1 - math.Pow(c.Beta2, t)
-	k := kernel{
-		beta1: c.Beta1, omb1: 1 - c.Beta1,
-		beta2: c.Beta2, omb2: 1 - c.Beta2,
-		eps: c.Eps, decay: 1, scale: scale, clip: c.ClipValue,
-		maximize: c.Maximize, amsgrad: c.AMSGrad,
-	}
+	var k kernel
+	c64 := &k.k64
+	c64.beta1, c64.omb1 = c.Beta1, 1-c.Beta1
+	c64.beta2, c64.omb2 = c.Beta2, 1-c.Beta2
+	c64.eps, c64.decay, c64.scale, c64.clip = c.Eps, 1, scale, c.ClipValue
 	if s.wd != 0 {
 		if c.Decoupled {
-			k.decay = 1 - lr*s.wd
+			c64.decay = 1 - lr*s.wd
 		} else {
-			k.wd = s.wd
+			c64.wd = s.wd
 		}
 	}
 	if c.Keras {
 		// Keras: α_t = lr·√(1−β2ᵗ)/(1−β1ᵗ); θ ← θ − α_t·m/(√v + ε̂).
-		k.negStep = -(lr * math.Sqrt(bc2) / bc1)
-		k.bc2sqrt = 1
+		c64.negStep = -(lr * math.Sqrt(bc2) / bc1)
+		c64.bc2sqrt = 1
 	} else {
 		// PyTorch: θ ← θ − (lr/(1−β1ᵗ))·m/(√v/√(1−β2ᵗ) + ε).
-		k.negStep = -(lr / bc1)
-		k.bc2sqrt = math.Sqrt(bc2)
+		c64.negStep = -(lr / bc1)
+		c64.bc2sqrt = math.Sqrt(bc2)
 	}
-	k.round32()
+	k.finish()
+	if c.Maximize {
+		c64.flags |= flagMaximize
+		k.f32.flags |= flagMaximize
+	}
+	if c.AMSGrad {
+		c64.flags |= flagAMSGrad
+		k.f32.flags |= flagAMSGrad
+	}
 	return k
 }
 

@@ -6,35 +6,64 @@ import (
 
 // kernel holds one parameter's constants for one step, in float64 and
 // rounded to float32 once, as PyTorch rounds a Python scalar to the
-// tensor's dtype when it hands it to a float32 kernel.
+// tensor's dtype when it hands it to a float32 kernel. The vector kernels
+// (kernel_amd64.s) read these structs by offset: keep the field order.
 type kernel struct {
+	k64 kernel64
+	f32 kernel32
+}
+
+// Flags select the optional operations of the general kernels.
+const (
+	flagScale    = 1 << iota // multiply g by the global-norm clipping coefficient
+	flagClip                 // clamp g to [−clip, clip]
+	flagMaximize             // negate g
+	flagWD                   // add the L2 term wd·θ to g
+	flagAMSGrad              // divide by the running maximum of v
+)
+
+type kernel64 struct {
 	beta1, omb1, beta2, omb2 float64
 	eps                      float64
 	decay                    float64 // AdamW: 1 − lr·λ; 1 otherwise
 	wd                       float64 // L2 coefficient added to the gradient; 0 for AdamW
 	scale                    float64 // global-norm clipping coefficient; 1 when not clipping
-	clip                     float64 // clip value; 0 when off
+	clip, negClip            float64 // clip value; 0 when off
 	negStep                  float64 // −lr/(1−β1ᵗ) (PyTorch) or −α_t (Keras)
 	bc2sqrt                  float64 // √(1−β2ᵗ) (PyTorch) or 1 (Keras)
-	maximize, amsgrad        bool
-	f32                      kernel32
+	signbit                  uint64  // the sign bit, for maximize
+	flags                    uint64
 }
 
 type kernel32 struct {
-	beta1, omb1, beta2, omb2, eps, decay, wd, scale, clip, negStep, bc2sqrt float32
+	beta1, omb1, beta2, omb2 float32
+	eps, decay, wd, scale    float32
+	clip, negClip            float32
+	negStep, bc2sqrt         float32
+	signbit                  uint32
+	flags                    uint32
 }
 
-// plain reports whether the gradient goes into the moments unchanged, the
-// common case that the fast kernels handle.
-func (k *kernel) plain() bool {
-	return k.wd == 0 && k.scale == 1 && k.clip == 0 && !k.maximize && !k.amsgrad
-}
-
-func (k *kernel) round32() {
+// finish sets the flags and the float32 copy from the float64 constants.
+func (k *kernel) finish() {
+	c := &k.k64
+	c.negClip = -c.clip
+	c.signbit = 1 << 63
+	c.flags = 0
+	if c.scale != 1 {
+		c.flags |= flagScale
+	}
+	if c.clip != 0 {
+		c.flags |= flagClip
+	}
+	if c.wd != 0 {
+		c.flags |= flagWD
+	}
 	k.f32 = kernel32{
-		beta1: float32(k.beta1), omb1: float32(k.omb1), beta2: float32(k.beta2), omb2: float32(k.omb2),
-		eps: float32(k.eps), decay: float32(k.decay), wd: float32(k.wd), scale: float32(k.scale),
-		clip: float32(k.clip), negStep: float32(k.negStep), bc2sqrt: float32(k.bc2sqrt),
+		beta1: float32(c.beta1), omb1: float32(c.omb1), beta2: float32(c.beta2), omb2: float32(c.omb2),
+		eps: float32(c.eps), decay: float32(c.decay), wd: float32(c.wd), scale: float32(c.scale),
+		clip: float32(c.clip), negClip: -float32(c.clip), negStep: float32(c.negStep), bc2sqrt: float32(c.bc2sqrt),
+		signbit: 1 << 31, flags: uint32(c.flags),
 	}
 }
 
@@ -57,46 +86,37 @@ func (k *kernel) round32() {
 // fuses it into an FMA (Go may on arm64), which would change the rounding
 // and make results differ between platforms.
 
-// update32Go is the portable float32 kernel over one block.
+// update32Go is the portable float32 kernel over one block; the vector
+// kernel does the same operations in the same order.
 func update32Go(k *kernel, p, g, m, v, vmax []float32) {
 	c := &k.f32
 	n := len(p)
 	g, m, v = g[:n], m[:n], v[:n]
-	if k.plain() {
-		for i := range p {
-			gi := g[i]
-			pi := float32(p[i] * c.decay)
-			mi := float32(m[i]*c.beta1) + float32(c.omb1*gi)
-			vi := float32(v[i]*c.beta2) + float32(float32(c.omb2*gi)*gi)
-			m[i], v[i] = mi, vi
-			d := float32(math.Sqrt(float64(vi)))/c.bc2sqrt + c.eps
-			p[i] = pi + float32(c.negStep*mi)/d
-			g[i] = 0
-		}
-		return
-	}
-	if k.amsgrad {
+	f := c.flags
+	if f&flagAMSGrad != 0 {
 		vmax = vmax[:n]
 	}
 	for i := range p {
 		gi := g[i]
-		if k.scale != 1 {
-			gi = float32(gi * c.scale)
-		}
-		if k.clip != 0 {
-			gi = min(max(gi, -c.clip), c.clip)
-		}
-		if k.maximize {
-			gi = -gi
-		}
-		if k.wd != 0 {
-			gi = gi + float32(c.wd*p[i])
+		if f != 0 {
+			if f&flagScale != 0 {
+				gi = float32(gi * c.scale)
+			}
+			if f&flagClip != 0 {
+				gi = min(max(gi, c.negClip), c.clip)
+			}
+			if f&flagMaximize != 0 {
+				gi = -gi
+			}
+			if f&flagWD != 0 {
+				gi = gi + float32(c.wd*p[i])
+			}
 		}
 		pi := float32(p[i] * c.decay)
 		mi := float32(m[i]*c.beta1) + float32(c.omb1*gi)
 		vi := float32(v[i]*c.beta2) + float32(float32(c.omb2*gi)*gi)
 		m[i], v[i] = mi, vi
-		if k.amsgrad {
+		if f&flagAMSGrad != 0 {
 			vi = max(vmax[i], vi)
 			vmax[i] = vi
 		}
@@ -108,89 +128,88 @@ func update32Go(k *kernel, p, g, m, v, vmax []float32) {
 
 // update64Go is the portable float64 kernel over one block.
 func update64Go(k *kernel, p, g, m, v, vmax []float64) {
+	c := &k.k64
 	n := len(p)
 	g, m, v = g[:n], m[:n], v[:n]
-	if k.plain() {
-		for i := range p {
-			gi := g[i]
-			pi := float64(p[i] * k.decay)
-			mi := float64(m[i]*k.beta1) + float64(k.omb1*gi)
-			vi := float64(v[i]*k.beta2) + float64(float64(k.omb2*gi)*gi)
-			m[i], v[i] = mi, vi
-			d := math.Sqrt(vi)/k.bc2sqrt + k.eps
-			p[i] = pi + float64(k.negStep*mi)/d
-			g[i] = 0
-		}
-		return
-	}
-	if k.amsgrad {
+	f := c.flags
+	if f&flagAMSGrad != 0 {
 		vmax = vmax[:n]
 	}
 	for i := range p {
 		gi := g[i]
-		if k.scale != 1 {
-			gi = float64(gi * k.scale)
+		if f != 0 {
+			if f&flagScale != 0 {
+				gi = float64(gi * c.scale)
+			}
+			if f&flagClip != 0 {
+				gi = min(max(gi, c.negClip), c.clip)
+			}
+			if f&flagMaximize != 0 {
+				gi = -gi
+			}
+			if f&flagWD != 0 {
+				gi = gi + float64(c.wd*p[i])
+			}
 		}
-		if k.clip != 0 {
-			gi = min(max(gi, -k.clip), k.clip)
-		}
-		if k.maximize {
-			gi = -gi
-		}
-		if k.wd != 0 {
-			gi = gi + float64(k.wd*p[i])
-		}
-		pi := float64(p[i] * k.decay)
-		mi := float64(m[i]*k.beta1) + float64(k.omb1*gi)
-		vi := float64(v[i]*k.beta2) + float64(float64(k.omb2*gi)*gi)
+		pi := float64(p[i] * c.decay)
+		mi := float64(m[i]*c.beta1) + float64(c.omb1*gi)
+		vi := float64(v[i]*c.beta2) + float64(float64(c.omb2*gi)*gi)
 		m[i], v[i] = mi, vi
-		if k.amsgrad {
+		if f&flagAMSGrad != 0 {
 			vi = max(vmax[i], vi)
 			vmax[i] = vi
 		}
-		d := math.Sqrt(vi)/k.bc2sqrt + k.eps
-		p[i] = pi + float64(k.negStep*mi)/d
+		d := math.Sqrt(vi)/c.bc2sqrt + c.eps
+		p[i] = pi + float64(c.negStep*mi)/d
 		g[i] = 0
 	}
 }
 
-// sumsq32Go returns the sum of squares of x in float64. It keeps eight
-// running sums, element i going to sum i mod 8, and adds them pairwise at
-// the end: the same order as the vector kernel, so both give the same bits.
-func sumsq32Go(x []float32) float64 {
-	var s [8]float64
-	i := 0
-	for ; i+8 <= len(x); i += 8 {
-		for j := 0; j < 8; j++ {
-			f := float64(x[i+j])
-			s[j] = s[j] + float64(f*f)
-		}
+// sumLanes is the number of running sums of the sum of squares: element i
+// of a block goes to sum i mod sumLanes, and the sums are combined in a
+// fixed tree, the order the vector kernel uses, so both give the same bits.
+const sumLanes = 16
+
+// sumsq32Go adds the squares of x (in float64) into the lanes of s, x's
+// first element going to lane 0.
+func sumsq32Go(x []float32, s *[sumLanes]float64) {
+	for i, e := range x {
+		f := float64(e)
+		s[i%sumLanes] = s[i%sumLanes] + float64(f*f)
 	}
-	for j := 0; i < len(x); i, j = i+1, j+1 {
-		f := float64(x[i])
-		s[j] = s[j] + float64(f*f)
-	}
-	return combine8(&s)
 }
 
-// sumsq64Go is sumsq32Go for float64 gradients.
-func sumsq64Go(x []float64) float64 {
-	var s [8]float64
-	i := 0
-	for ; i+8 <= len(x); i += 8 {
-		for j := 0; j < 8; j++ {
-			f := x[i+j]
-			s[j] = s[j] + float64(f*f)
-		}
+// sumsq64Go is sumsq32Go for float64.
+func sumsq64Go(x []float64, s *[sumLanes]float64) {
+	for i, f := range x {
+		s[i%sumLanes] = s[i%sumLanes] + float64(f*f)
 	}
-	for j := 0; i < len(x); i, j = i+1, j+1 {
-		f := x[i]
-		s[j] = s[j] + float64(f*f)
-	}
-	return combine8(&s)
 }
 
-// combine8 adds eight partial sums in a fixed tree.
-func combine8(s *[8]float64) float64 {
-	return ((s[0] + s[4]) + (s[2] + s[6])) + ((s[1] + s[5]) + (s[3] + s[7]))
+// combineLanes adds the lanes as the vector kernel does: lane j with
+// j+8, then j with j+4, then j with j+2, then the last two.
+func combineLanes(s *[sumLanes]float64) float64 {
+	var t [4]float64
+	for j := 0; j < 4; j++ {
+		t[j] = (s[j] + s[j+8]) + (s[j+4] + s[j+12])
+	}
+	return (t[0] + t[2]) + (t[1] + t[3])
+}
+
+// sumsq32 is the sum of squares of one block of float32 gradients.
+func sumsq32(x []float32) float64 {
+	var s [sumLanes]float64
+	n := len(x) &^ (sumLanes - 1)
+	sumsq32Vec(x[:n], &s)
+	sumsq32Go(x[n:], &s)
+	return combineLanes(&s)
+}
+
+// sumsq64 is the sum of squares of one block of float64 gradients.
+func sumsq64(x []float64) float64 {
+	var s [sumLanes]float64
+	n := len(x) &^ (sumLanes - 1)
+	sumsq64Vec(x[:n], &s)
+	sumsq64Go(x[n:], &s)
+	return combineLanes(&s)
 }

@@ -37,7 +37,7 @@ const (
 type workState struct {
 	next    atomic.Int64
 	wg      sync.WaitGroup
-	workers int // 0: GOMAXPROCS
+	workers int // 0 and 1: the calling goroutine only
 }
 
 // job asks a helper to claim blocks of a until none are left.
@@ -70,19 +70,17 @@ func startHelpers() {
 }
 
 // run does task t on every block, on the calling goroutine and as many
-// helpers as GOMAXPROCS (or WithWorkers) and the number of blocks allow.
+// helpers as WithWorkers, GOMAXPROCS and the number of blocks allow.
 // Blocks are independent, so which goroutine claims which block changes
 // nothing in the results.
 func (a *Adam) run(t task) {
 	a.work.next.Store(0)
 	n := 0
 	if total := len(a.blocks); total > 1 && a.totalLen() >= parallelMin {
-		want := a.work.workers
-		if want == 0 {
-			want = runtime.GOMAXPROCS(0)
+		if want := min(a.work.workers, runtime.GOMAXPROCS(0)); want > 1 {
+			startOnce.Do(startHelpers)
+			n = min(want-1, helpers, total-1)
 		}
-		startOnce.Do(startHelpers)
-		n = min(want-1, helpers, total-1)
 	}
 	if n > 0 {
 		a.work.wg.Add(n)
