@@ -73,6 +73,9 @@ func checkWindow(layer string, x *G.Node, kernel int, w window) (oh, ow int, err
 		return 0, 0, errors.Errorf("layers: %s padding = %d must be ≥ 0", layer, w.padding)
 	}
 	h, wd := shape[2], shape[3]
+	if shape[1] < 1 || h < 1 || wd < 1 {
+		return 0, 0, errors.Errorf("layers: %s input %q of shape %v has an empty channel or spatial axis", layer, x.Name(), shape)
+	}
 	if h+2*w.padding < kernel || wd+2*w.padding < kernel {
 		return 0, 0, errors.Errorf("layers: %s kernel %d is larger than the padded image %dx%d (input shape %v, padding %d)", layer, kernel, h+2*w.padding, wd+2*w.padding, shape, w.padding)
 	}

@@ -26,7 +26,7 @@ func (op poolOp) geom(s tensor.Shape) (poolGeom, error) {
 		return poolGeom{}, errors.Errorf("layers: %v needs an NCHW input, got shape %v", op, s)
 	}
 	g := poolGeom{planes: s[0] * s[1], h: s[2], w: s[3], kernel: op.kernel, stride: op.stride, pad: op.padding}
-	if op.kernel < 1 || op.stride < 1 || op.padding < 0 || 2*op.padding > op.kernel ||
+	if g.h < 1 || g.w < 1 || op.kernel < 1 || op.stride < 1 || op.padding < 0 || 2*op.padding > op.kernel ||
 		g.h+2*g.pad < g.kernel || g.w+2*g.pad < g.kernel {
 		return poolGeom{}, errors.Errorf("layers: %v does not fit input shape %v", op, s)
 	}

@@ -90,7 +90,7 @@ func Describe(l Layer, dtype tensor.Dtype, inputShape ...int) (string, error) {
 		ls = q
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "%-4s %-28s %-18s %s\n", "#", "layer", "output", "params")
+	fmt.Fprintf(&b, "%-4s %-38s %-14s %s\n", "#", "layer", "output", "params")
 	total := 0
 	for i, layer := range ls {
 		before := 0
@@ -109,7 +109,7 @@ func Describe(l Layer, dtype tensor.Dtype, inputShape ...int) (string, error) {
 		}
 		total = after
 		out := fmt.Sprintf("%v", x.Shape()[1:])
-		fmt.Fprintf(&b, "%-4d %-28s %-18s %d\n", i, strings.ReplaceAll(describe(layer), "\n", " "), out, after-before)
+		fmt.Fprintf(&b, "%-4d %-38s %-14s %d\n", i, strings.ReplaceAll(describe(layer), "\n", " "), out, after-before)
 	}
 	fmt.Fprintf(&b, "total parameters: %d\n", total)
 	return b.String(), nil

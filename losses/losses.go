@@ -60,8 +60,8 @@ func (l fusedLoss) Forward(s *layers.Scope, output, target, rowWeights *G.Node) 
 		return nil, errors.Errorf("losses: %s: output, target and row weights must all be non-nil", name)
 	}
 	os, ts, ws := output.Shape(), target.Shape(), rowWeights.Shape()
-	if len(os) != 2 {
-		return nil, errors.Errorf("losses: %s: output %q has shape %v, want (batch, outputs)", name, output.Name(), os)
+	if len(os) != 2 || os[1] < 1 {
+		return nil, errors.Errorf("losses: %s: output %q has shape %v, want (batch, outputs ≥ 1)", name, output.Name(), os)
 	}
 	if !os.Eq(ts) {
 		return nil, errors.Errorf("losses: %s: target %q has shape %v, output %q %v; they must match", name, target.Name(), ts, output.Name(), os)
@@ -84,6 +84,6 @@ func (l fusedLoss) Forward(s *layers.Scope, output, target, rowWeights *G.Node) 
 			n, err = nil, errors.Errorf("losses: %s: gorgonia panicked: %v", name, r)
 		}
 	}()
-	n, err = G.ApplyOp(rowLossOp{kind: l.kind}, output, target, rowWeights)
+	n, err = G.ApplyOp(rowLossOp(l), output, target, rowWeights)
 	return n, errors.WithMessage(err, "losses: "+name)
 }

@@ -246,7 +246,7 @@ func TestShapeErrors(t *testing.T) {
 	}{
 		{"target shape", out, tgt, w, []string{"(4, 2)", "(4, 3)"}},
 		{"weights shape", out, good, w3, []string{"(3)", "(4, 3)"}},
-		{"output rank", vec, vec, w, []string{"(4)", "(batch, outputs)"}},
+		{"output rank", vec, vec, w, []string{"(4)", "(batch, outputs"}},
 		{"dtype", out, tgt32, w, []string{"float32", "float64"}},
 		{"nil", out, nil, w, []string{"non-nil"}},
 	}

@@ -163,7 +163,7 @@ func lossArgs(op string, vals []G.Value) (o, t, w *tensor.Dense, err error) {
 	}
 	o, t, w = ds[0], ds[1], ds[2]
 	os := o.Shape()
-	if len(os) != 2 || !os.Eq(t.Shape()) || len(w.Shape()) != 1 || w.Shape()[0] != os[0] {
+	if len(os) != 2 || os[1] < 1 || !os.Eq(t.Shape()) || len(w.Shape()) != 1 || w.Shape()[0] != os[0] {
 		return nil, nil, nil, errors.Errorf("losses: %s: output %v, target %v, weights %v; want (N, C), (N, C), (N)", op, os, t.Shape(), w.Shape())
 	}
 	dt := o.Dtype()
