@@ -370,8 +370,11 @@ func TestFitStopsOnNaNLoss(t *testing.T) {
 	ds := blobs(30, 1, false)
 	ds.X32[5*4+1] = float32(math.NaN())
 	_, err := Fit(context.Background(), m, newAdam(t), ds, WithEpochs(2), WithShuffleSeed(9))
-	if err == nil || !strings.Contains(err.Error(), "loss is NaN in epoch 1, batch") {
-		t.Fatalf("err = %v, want a NaN loss error naming epoch and batch", err)
+	// ReLU maps the NaN activations to 0, so the loss may stay finite while
+	// the first layer's gradient is NaN: either check must stop training
+	// and name the epoch and batch.
+	if err == nil || !strings.Contains(err.Error(), "NaN") || !strings.Contains(err.Error(), "epoch 1, batch") {
+		t.Fatalf("err = %v, want a NaN error naming epoch and batch", err)
 	}
 }
 
@@ -396,7 +399,7 @@ func TestSaveLoadWeights(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := other.LoadWeights(path); err == nil || !strings.Contains(err.Error(), "shape") || !strings.Contains(err.Error(), a.Params()[0].Name) {
+	if err := other.LoadWeights(path); err == nil || !strings.Contains(err.Error(), "shape") || !strings.Contains(err.Error(), `"dense/`) {
 		t.Fatalf("loading into other shapes: err = %v, want the parameter named", err)
 	}
 
