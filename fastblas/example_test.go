@@ -1,0 +1,32 @@
+package fastblas_test
+
+import (
+	"fmt"
+
+	"github.com/adamant-ml/adamant/fastblas"
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// Install fastblas once at program start, then build and run graphs as
+// usual: Gorgonia's matrix products now go through it.
+func ExampleInstall() {
+	defer G.Use(G.WhichBLAS()) // restore the previous BLAS when the example ends
+	fastblas.Install()
+
+	g := G.NewGraph()
+	a := G.NewMatrix(g, G.Float32, G.WithName("a"), G.WithShape(2, 3),
+		G.WithValue(tensor.New(tensor.WithShape(2, 3), tensor.WithBacking([]float32{1, 2, 3, 4, 5, 6}))))
+	b := G.NewMatrix(g, G.Float32, G.WithName("b"), G.WithShape(3, 2),
+		G.WithValue(tensor.New(tensor.WithShape(3, 2), tensor.WithBacking([]float32{1, 0, 0, 1, 1, 1}))))
+	c := G.Must(G.Mul(a, b))
+
+	vm := G.NewTapeMachine(g)
+	defer vm.Close()
+	if err := vm.RunAll(); err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(c.Value().Data())
+	// Output: [4 5 10 11]
+}
