@@ -71,14 +71,23 @@ type maskFiller struct {
 	key       uint64
 	threshold uint64 // an element is dropped when a uniform uint64 < threshold
 	scale     float64
-	mask      *tensor.Dense
+	// The mask's backing slice, held typed: asking the tensor for its
+	// Data() on every step would box the slice header (an allocation).
+	mask32 []float32
+	mask64 []float64
 }
 
 // newMaskFiller prepares the mask hook of the dropout layer called name.
 func newMaskFiller(p float64, seed uint64, name string, mask *tensor.Dense) *maskFiller {
 	h := fnv.New64a()
 	h.Write([]byte(name))
-	f := &maskFiller{seed: seed, key: h.Sum64(), scale: 1 / (1 - p), mask: mask}
+	f := &maskFiller{seed: seed, key: h.Sum64(), scale: 1 / (1 - p)}
+	switch d := mask.Data().(type) {
+	case []float32:
+		f.mask32 = d
+	case []float64:
+		f.mask64 = d
+	}
 	// p·2⁶⁴ rounded down; p < 1 keeps it below 2⁶⁴.
 	f.threshold = uint64(math.Ldexp(p, 64))
 	if p > 0 && f.threshold == 0 {
@@ -99,14 +108,8 @@ func splitmix64(x uint64) uint64 {
 // fill draws the mask for the given training step.
 func (f *maskFiller) fill(step int64) error {
 	f.pcg.Seed(splitmix64(f.seed^splitmix64(f.key)), splitmix64(uint64(step)^f.key))
-	switch m := f.mask.Data().(type) {
-	case []float32:
-		fillMask(&f.pcg, f.threshold, float32(f.scale), m)
-	case []float64:
-		fillMask(&f.pcg, f.threshold, f.scale, m)
-	default:
-		return errors.Errorf("layers: dropout mask has dtype %v", f.mask.Dtype())
-	}
+	fillMask(&f.pcg, f.threshold, float32(f.scale), f.mask32)
+	fillMask(&f.pcg, f.threshold, f.scale, f.mask64)
 	return nil
 }
 
