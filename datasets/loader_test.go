@@ -280,6 +280,7 @@ func TestLoaderContextCancel(t *testing.T) {
 	for _, prefetch := range []int{0, 2} {
 		l, _ := NewLoader(ds, WithBatchSize(10), WithPrefetch(prefetch))
 		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
 		it := l.Epoch(ctx, 0)
 		n := 0
 		for {
