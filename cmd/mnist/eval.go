@@ -12,7 +12,6 @@ import (
 	"github.com/pkg/errors"
 
 	"github.com/adamant-ml/adamant/datasets"
-	"github.com/adamant-ml/adamant/tuning"
 )
 
 // cmdEval is `mnist eval`: the test loss, accuracy and confusion matrix of
@@ -87,7 +86,7 @@ func cmdEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		confusion[d.test.Labels[i]][best]++
 	}
 	fmt.Fprint(stdout, formatConfusion(confusion))
-	return tuning.FormatMetrics(stdout, map[string]float64{"test_loss": met.Loss, "test_accuracy": met.Accuracy}, "test_loss", "test_accuracy")
+	return printMetrics(stdout, map[string]float64{"test_loss": met.Loss, "test_accuracy": met.Accuracy}, "test_loss", "test_accuracy")
 }
 
 func toFloat(v any) float64 {

@@ -49,6 +49,7 @@ func plotHistory(h *callbacks.History, dir string) error {
 			p.Y.Tick.Marker = plot.LogTicks{Prec: -1}
 		}
 		drawn := 0
+		lo, hi := math.Inf(1), math.Inf(-1)
 		for i, key := range f.keys {
 			vs := h.History[key]
 			pts := make(plotter.XYs, 0, len(vs))
@@ -57,6 +58,7 @@ func plotHistory(h *callbacks.History, dir string) error {
 					continue
 				}
 				pts = append(pts, plotter.XY{X: float64(h.Epoch[j] + 1), Y: v})
+				lo, hi = min(lo, v), max(hi, v)
 			}
 			if len(pts) == 0 {
 				continue
@@ -72,6 +74,11 @@ func plotHistory(h *callbacks.History, dir string) error {
 		}
 		if drawn == 0 {
 			continue
+		}
+		if f.logY {
+			// A constant learning rate gives an empty range, which the
+			// log axis would pad below zero.
+			p.Y.Min, p.Y.Max = lo/2, hi*2
 		}
 		p.Legend.Top = f.file != "loss.png"
 		if err := savePNG(p, filepath.Join(dir, f.file)); err != nil {
@@ -161,8 +168,14 @@ func numeric(v any) (float64, bool) {
 	return 0, false
 }
 
-// savePNG renders p at 16×10 cm and writes it atomically.
-func savePNG(p *plot.Plot, path string) error {
+// savePNG renders p at 16×10 cm and writes it atomically. gonum/plot
+// panics on data it cannot draw; that becomes an error naming the file.
+func savePNG(p *plot.Plot, path string) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = errors.Errorf("drawing %s: %v", path, r)
+		}
+	}()
 	c := vgimg.PngCanvas{Canvas: vgimg.New(16*vg.Centimeter, 10*vg.Centimeter)}
 	p.Draw(draw.New(c))
 	return atomicfile.Write(path, func(w io.Writer) error {

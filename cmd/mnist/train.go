@@ -4,9 +4,11 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"time"
 
 	"github.com/pkg/errors"
@@ -133,7 +135,7 @@ func train(ctx context.Context, c *config, data *mnistData, out runOutput) (*run
 		fitOpts = append(fitOpts, graph.WithResume(c.Resume))
 	}
 	if !out.quiet {
-		fmt.Fprintf(out.stderr, "model %s: %d parameters; %d training, %d validation, %d test images; run directory %s\n",
+		fmt.Fprintf(out.stderr, "%s: %d parameters; %d training, %d validation, %d test images; run directory %s\n",
 			model, model.NumParams(), data.train.Len(), lenOf(data.val), data.test.Len(), c.Out)
 	}
 	hist, fitErr := graph.Fit(ctx, model, solver, data.train, fitOpts...)
@@ -223,7 +225,7 @@ func buildCallbacks(c *config, batchesPerEpoch int, hasVal bool, out runOutput) 
 					line[k] = v
 				}
 				line["epoch"] = float64(s.Epoch + 1)
-				if err := tuning.FormatMetrics(out.stdout, line, epochKeys...); err != nil {
+				if err := printMetrics(out.stdout, line, epochKeys...); err != nil {
 					return err
 				}
 			}
@@ -297,9 +299,29 @@ func cmdTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if res.stoppedEpoch > 0 {
 		fmt.Fprintf(stderr, "early stopping at epoch %d (best epoch %d)\n", res.stoppedEpoch, res.bestEpoch)
 	}
-	return tuning.FormatMetrics(stdout, map[string]float64{
+	return printMetrics(stdout, map[string]float64{
 		"test_loss": res.test.Loss, "test_accuracy": res.test.Accuracy, "seconds": res.seconds,
 	}, "test_loss", "test_accuracy", "seconds")
+}
+
+// printMetrics writes one Katib-readable "name=value ..." line, rounded for
+// people: losses and accuracies to 4 decimals, learning rates to 3
+// significant digits, seconds to 2 decimals. It rounds m in place.
+func printMetrics(w io.Writer, m map[string]float64, order ...string) error {
+	for k, v := range m {
+		switch {
+		case k == callbacks.KeyLR:
+			if v != 0 && !math.IsNaN(v) && !math.IsInf(v, 0) {
+				scale := math.Pow(10, 2-math.Floor(math.Log10(math.Abs(v))))
+				m[k] = math.Round(v*scale) / scale
+			}
+		case strings.HasSuffix(k, "seconds"):
+			m[k] = math.Round(v*100) / 100
+		case k != "epoch" && k != "trial":
+			m[k] = math.Round(v*1e4) / 1e4
+		}
+	}
+	return tuning.FormatMetrics(w, m, order...)
 }
 
 // showAugment writes -show-augment: eight training digits, each followed by
