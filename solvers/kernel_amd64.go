@@ -98,3 +98,11 @@ func kernelName() string {
 	}
 	return "portable Go"
 }
+
+// setVector switches the vector kernels on or off (tests) and returns the
+// previous setting.
+func setVector(on bool) bool {
+	prev := useAVX2
+	useAVX2 = on && cpu.X86.HasAVX2
+	return prev
+}

@@ -12,3 +12,6 @@ func sumsq64Vec(x []float64, s *[sumLanes]float64) { sumsq64Go(x, s) }
 
 // kernelName names the kernels in use, for tests and benchmarks.
 func kernelName() string { return "portable Go" }
+
+// setVector is a no-op without vector kernels.
+func setVector(bool) bool { return false }
