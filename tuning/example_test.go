@@ -76,3 +76,38 @@ func ExampleFormatMetrics() {
 	// Output:
 	// epoch=3 loss=0.0812 accuracy=0.9751 val_loss=0.0934 val_accuracy=0.9712 lr=1e-05
 }
+
+// Successive halving over 9 configurations: rung 0 trains each for 1 epoch,
+// the best 3 continue to 3 epochs, the best of those to 9.
+func ExampleHalving() {
+	space, err := tuning.ParseSpace("lr=log:1e-4:1e-2")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	objective := func(ctx context.Context, t tuning.Trial, r tuning.Reporter) (map[string]float64, error) {
+		d := math.Log10(t.Params.Float("lr")) + 3
+		return map[string]float64{"val_loss": d*d + 1/float64(t.Epochs)}, nil
+	}
+	board, err := tuning.Run(context.Background(), space, tuning.Halving(9, 1, 1, 9, 3), objective)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Print(board)
+	// Output:
+	// rank  trial  rung  epochs  status  val_loss  lr
+	// 1     3      2     9       ok      0.111619  0.0009494
+	// 2     3      1     3       ok      0.333841  0.0009494
+	// 3     2      1     3       pruned  0.342955  0.001253
+	// 4     0      1     3       pruned  0.380642  0.000606
+	// 5     3      0     1       ok      1.00051   0.0009494
+	// 6     2      0     1       ok      1.00962   0.001253
+	// 7     0      0     1       ok      1.04731   0.000606
+	// 8     4      0     1       pruned  1.07894   0.00191
+	// 9     5      0     1       pruned  1.21544   0.0003434
+	// 10    6      0     1       pruned  1.25337   0.003187
+	// 11    7      0     1       pruned  1.49305   0.005037
+	// 12    8      0     1       pruned  1.70653   0.006927
+	// 13    1      0     1       pruned  1.91689   0.0001103
+}
