@@ -83,6 +83,9 @@ type config struct {
 	// ShowAugment, when set, writes a picture of augmented digits there
 	// and exits without training.
 	ShowAugment string `json:"-"`
+	// CPUProfile and MemProfile receive pprof profiles of the training run.
+	CPUProfile string `json:"-"`
+	MemProfile string `json:"-"`
 }
 
 // defaultConfig is the classic PyTorch MNIST example's setup: MLP 784-128-10
@@ -204,6 +207,8 @@ func registerTrainFlags(fs *flag.FlagSet, c *config) []flagGroup {
 	fs.StringVar(&c.Resume, "resume", c.Resume, "resume from a checkpoint written by a previous run (its last.ckpt)")
 	fs.StringVar(&c.Progress, "progress", c.Progress, "progress display: auto (bar on a terminal), bar, plain or none")
 	fs.BoolVar(&c.Plots, "plots", c.Plots, "write PNG plots of loss, accuracy and learning rate")
+	fs.StringVar(&c.CPUProfile, "cpuprofile", c.CPUProfile, "write a pprof CPU profile of training to this file")
+	fs.StringVar(&c.MemProfile, "memprofile", c.MemProfile, "write a pprof allocation profile (every allocation sampled) to this file")
 	fs.StringVar(&c.ShowAugment, "show-augment", c.ShowAugment, "write a PNG of training digits under -rotate/-shift/-flip to this file and exit")
 
 	return []flagGroup{
@@ -213,7 +218,7 @@ func registerTrainFlags(fs *flag.FlagSet, c *config) []flagGroup {
 		{"Plateau and early stopping", []string{"plateau", "plateau-factor", "plateau-patience", "plateau-min-lr", "early-stop", "early-stop-delta", "restore-best"}},
 		{"Data and augmentation", []string{"data", "download", "train-limit", "test-limit", "val-fraction", "rotate", "flip", "shift"}},
 		{"Training", []string{"epochs", "batch-size", "seed", "threads", "blas"}},
-		{"Output", []string{"out", "resume", "progress", "plots", "show-augment"}},
+		{"Output", []string{"out", "resume", "progress", "plots", "show-augment", "cpuprofile", "memprofile"}},
 	}
 }
 

@@ -80,7 +80,7 @@ func plotHistory(h *callbacks.History, dir string) error {
 			// log axis would pad below zero.
 			p.Y.Min, p.Y.Max = lo/2, hi*2
 		}
-		p.Legend.Top = f.file != "loss.png"
+		p.Legend.Top = f.file != "accuracy.png"
 		if err := savePNG(p, filepath.Join(dir, f.file)); err != nil {
 			return err
 		}

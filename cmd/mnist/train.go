@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"strings"
 	"time"
 
@@ -135,8 +136,8 @@ func train(ctx context.Context, c *config, data *mnistData, out runOutput) (*run
 		fitOpts = append(fitOpts, graph.WithResume(c.Resume))
 	}
 	if !out.quiet {
-		fmt.Fprintf(out.stderr, "%s: %d parameters; %d training, %d validation, %d test images; run directory %s\n",
-			model, model.NumParams(), data.train.Len(), lenOf(data.val), data.test.Len(), c.Out)
+		fmt.Fprintf(out.stderr, "%s\n%d training, %d validation, %d test images; run directory %s\n",
+			model, data.train.Len(), lenOf(data.val), data.test.Len(), c.Out)
 	}
 	hist, fitErr := graph.Fit(ctx, model, solver, data.train, fitOpts...)
 	res := &runResult{history: hist}
@@ -288,7 +289,14 @@ func cmdTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if c.ShowAugment != "" {
 		return showAugment(&c, data.train, stdout)
 	}
+	stopProfiles, err := startProfiles(&c)
+	if err != nil {
+		return err
+	}
 	res, err := train(ctx, &c, data, runOutput{stdout: stdout, stderr: stderr})
+	if perr := stopProfiles(); perr != nil && err == nil {
+		err = perr
+	}
 	if res != nil && res.interrupted {
 		fmt.Fprintf(stderr, "interrupted: checkpoint saved; continue with: mnist train -resume %s\n", filepath.Join(c.Out, lastFile))
 		return errInterrupted
@@ -336,4 +344,38 @@ func showAugment(c *config, train *datasets.Dataset, stdout io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "wrote %s\n", c.ShowAugment)
 	return nil
+}
+
+// startProfiles starts -cpuprofile and arms -memprofile; the returned
+// function writes them.
+func startProfiles(c *config) (func() error, error) {
+	var cpu *os.File
+	if c.CPUProfile != "" {
+		f, err := os.Create(c.CPUProfile)
+		if err != nil {
+			return nil, errors.Wrap(err, "-cpuprofile")
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			f.Close()
+			return nil, errors.Wrap(err, "-cpuprofile")
+		}
+		cpu = f
+	}
+	if c.MemProfile != "" {
+		runtime.MemProfileRate = 1
+	}
+	return func() error {
+		if cpu != nil {
+			pprof.StopCPUProfile()
+			if err := cpu.Close(); err != nil {
+				return errors.Wrap(err, "-cpuprofile")
+			}
+		}
+		if c.MemProfile != "" {
+			return atomicfile.Write(c.MemProfile, func(w io.Writer) error {
+				return pprof.Lookup("allocs").WriteTo(w, 0)
+			})
+		}
+		return nil
+	}, nil
 }

@@ -20,7 +20,7 @@ import (
 // untunable are flags that shape the data, the machine or the output:
 // every trial of a search shares them.
 var untunable = []string{"data", "download", "train-limit", "test-limit", "val-fraction", "seed",
-	"threads", "blas", "out", "resume", "progress", "plots", "show-augment"}
+	"threads", "blas", "out", "resume", "progress", "plots", "show-augment", "cpuprofile", "memprofile"}
 
 // tuneFlags are the search's own settings.
 type tuneFlags struct {
