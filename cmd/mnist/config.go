@@ -149,8 +149,8 @@ func (l intList) Set(s string) error {
 // registerTrainFlags defines every training flag on fs, bound to c, and
 // returns the groups -h prints them in.
 func registerTrainFlags(fs *flag.FlagSet, c *config) []flagGroup {
-	fs.StringVar(&c.Model, "model", c.Model, "model: mlp or cnn (conv 32·5×5 → pool → conv 64·5×5 → pool → dense)")
-	fs.Var(intList{&c.Hidden}, "hidden", "hidden layer sizes of the MLP, or the CNN's dense layer, comma-separated")
+	fs.StringVar(&c.Model, "model", c.Model, "model: mlp, or cnn (conv 16·5×5 → pool 2 → conv 32·5×5 → pool 2 → dense -hidden → dense 10)")
+	fs.Var(intList{&c.Hidden}, "hidden", "`sizes` of the MLP's hidden layers, comma-separated (e.g. 256,128), or of the CNN's dense layer")
 	fs.StringVar(&c.Activation, "activation", c.Activation, "activation: relu, leaky-relu (α=0.01) or elu (α=1)")
 	fs.Float64Var(&c.Dropout, "dropout", c.Dropout, "dropout probability after each hidden layer, in [0, 1)")
 	fs.StringVar(&c.Dtype, "dtype", c.Dtype, "float32 or float64")
@@ -171,7 +171,7 @@ func registerTrainFlags(fs *flag.FlagSet, c *config) []flagGroup {
 	fs.StringVar(&c.ScheduleInterval, "schedule-every", c.ScheduleInterval, "step the schedule every epoch or every batch")
 	fs.IntVar(&c.StepSize, "step-size", c.StepSize, "step: decay every N epochs (or batches with -schedule-every batch)")
 	fs.Float64Var(&c.Gamma, "gamma", c.Gamma, "step, multistep, exponential: decay factor in (0, 1]")
-	fs.Var(intList{&c.Milestones}, "milestones", "multistep: epochs (or batches) at which lr is multiplied by -gamma, e.g. 3,6")
+	fs.Var(intList{&c.Milestones}, "milestones", "multistep: `epochs` (or batches) at which lr is multiplied by -gamma, e.g. 3,6")
 	fs.IntVar(&c.TMax, "t-max", c.TMax, "cosine: period in epochs or batches (0: the whole run)")
 	fs.IntVar(&c.T0, "t0", c.T0, "warm-restarts: length of the first cycle (0: 1 epoch, or 1 epoch of batches)")
 	fs.IntVar(&c.TMult, "t-mult", c.TMult, "warm-restarts: cycle length multiplier, ≥ 1")
@@ -200,7 +200,7 @@ func registerTrainFlags(fs *flag.FlagSet, c *config) []flagGroup {
 	fs.IntVar(&c.Epochs, "epochs", c.Epochs, "number of epochs, ≥ 1")
 	fs.IntVar(&c.BatchSize, "batch-size", c.BatchSize, "mini-batch size, ≥ 1")
 	fs.Uint64Var(&c.Seed, "seed", c.Seed, "seed for initialisation, shuffling, dropout and augmentation")
-	fs.IntVar(&c.Threads, "threads", c.Threads, "CPU threads (GOMAXPROCS and matrix multiplication), ≥ 1")
+	fs.IntVar(&c.Threads, "threads", c.Threads, "CPU threads (GOMAXPROCS and matrix multiplication), ≥ 1; default: the number of CPUs")
 	fs.StringVar(&c.BLAS, "blas", c.BLAS, "matrix multiplication: fast (our AVX2 kernels, multi-threaded) or gonum")
 
 	fs.StringVar(&c.Out, "out", c.Out, "run directory (default runs/<command>-<time>)")
@@ -360,7 +360,9 @@ func printFlag(w io.Writer, f *flag.Flag) {
 		head += " " + kind
 	}
 	def := ""
-	if f.DefValue != "" && f.DefValue != "0" && f.DefValue != "false" {
+	// A usage that explains its default itself (a machine-dependent one)
+	// gets no "(default …)" of this machine's value.
+	if f.DefValue != "" && f.DefValue != "0" && f.DefValue != "false" && !strings.Contains(usage, "default:") {
 		def = " (default " + f.DefValue + ")"
 	}
 	fmt.Fprintf(w, "%-28s %s%s\n", head, usage, def)

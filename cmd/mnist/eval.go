@@ -22,7 +22,7 @@ func cmdEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	cfgPath := fs.String("config", "", "the run's config.json (default: next to the checkpoint)")
 	data := fs.String("data", "", "MNIST directory (default: as for train)")
 	testLimit := fs.Int("test-limit", 0, "use only the first N test images (0: all 10,000)")
-	threads := fs.Int("threads", defaultConfig().Threads, "CPU threads, ≥ 1")
+	threads := fs.Int("threads", defaultConfig().Threads, "CPU threads, ≥ 1; default: the number of CPUs")
 	fs.Usage = func() {
 		printUsage(stderr, fs, "usage: mnist eval -checkpoint FILE [flags]\n\nEvaluates a checkpoint on the MNIST test set.",
 			[]flagGroup{{"Flags", []string{"checkpoint", "config", "data", "test-limit", "threads"}}})
