@@ -303,6 +303,7 @@ func (r *runner) runBatch(ctx context.Context, trials []Trial) (halted bool) {
 		todo = append(todo, i)
 	}
 
+	r.save0(pending)
 	jobs := make(chan int)
 	done := make(chan finished)
 	var wg sync.WaitGroup
@@ -332,7 +333,6 @@ func (r *runner) runBatch(ctx context.Context, trials []Trial) (halted bool) {
 		wg.Wait()
 		close(done)
 	}()
-	r.save0(pending)
 	for f := range done {
 		if !f.ran {
 			continue
