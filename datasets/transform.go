@@ -166,60 +166,97 @@ func (r rotation) Apply(rng *rand.Rand, ex *Example) error {
 
 // rotatePlane writes into dst the h×w image src rotated by the angle whose
 // cosine and sine are given. The affine inverse map is fixed per image, so
-// the inner loop is two multiply-adds for the source position and a
-// bilinear tap, with no trigonometry and no allocation. Pixel centres sit
-// at integer coordinates and the image turns about ((w−1)/2, (h−1)/2), the
-// geometric centre, as torchvision's tensor backend does.
+// a pixel costs two multiply-adds for its source position and a bilinear
+// tap, with no trigonometry and no allocation. Per row, the span of x
+// whose four taps all lie inside the image is solved for once, so that
+// span runs without border checks; only the few pixels near the edges take
+// the general path. Pixel centres sit at integer coordinates and the image
+// turns about ((w−1)/2, (h−1)/2), its geometric centre, as torchvision's
+// tensor backend does.
 func rotatePlane[T float32 | float64](dst, src []T, h, w int, cos, sin float64) {
 	cx, cy := float64(w-1)/2, float64(h-1)/2
-	fw, fh := float64(w), float64(h)
 	for y := range h {
 		dy := float64(y) - cy
 		// Source of output pixel (x, y): centre + R(−θ)·(x − cx, y − cy)
-		// in display coordinates (y down), i.e. the row starts here and
-		// steps by (cos, sin) per x.
+		// in display coordinates (y down), i.e. the row starts at (bx, by)
+		// and steps by (cos, sin) per x.
 		bx := cx - cos*cx - sin*dy
 		by := cy - sin*cx + cos*dy
 		row := dst[y*w : (y+1)*w]
-		for x := range row {
+		lo, hi := 0, w-1
+		lo, hi = interiorSpan(bx, cos, float64(w-1), lo, hi)
+		lo, hi = interiorSpan(by, sin, float64(h-1), lo, hi)
+		if lo > hi {
+			lo, hi = w, w-1 // no interior: everything takes the general path
+		}
+		for x := 0; x < lo; x++ {
+			row[x] = sampleBorder(src, h, w, bx+cos*float64(x), by+sin*float64(x))
+		}
+		for x := lo; x <= hi; x++ {
 			sx := bx + cos*float64(x)
 			sy := by + sin*float64(x)
-			if sx <= -1 || sy <= -1 || sx >= fw || sy >= fh {
-				row[x] = 0
-				continue
-			}
-			// floor for values > −1 without math.Floor's call.
-			x0, y0 := int(sx+1)-1, int(sy+1)-1
+			x0, y0 := int(sx), int(sy) // ≥ 0 here, so truncation is floor
 			fx, fy := sx-float64(x0), sy-float64(y0)
-			var v00, v01, v10, v11 float64
-			if x0 >= 0 && y0 >= 0 && x0 < w-1 && y0 < h-1 {
-				i := y0*w + x0
-				v00, v01 = float64(src[i]), float64(src[i+1])
-				v10, v11 = float64(src[i+w]), float64(src[i+w+1])
-			} else {
-				// On the border some taps fall outside and read the fill, 0.
-				if y0 >= 0 {
-					if x0 >= 0 {
-						v00 = float64(src[y0*w+x0])
-					}
-					if x0+1 < w {
-						v01 = float64(src[y0*w+x0+1])
-					}
-				}
-				if y0+1 < h {
-					if x0 >= 0 {
-						v10 = float64(src[(y0+1)*w+x0])
-					}
-					if x0+1 < w {
-						v11 = float64(src[(y0+1)*w+x0+1])
-					}
-				}
-			}
+			i := y0*w + x0
+			p := src[i : i+w+2 : i+w+2]
+			v00, v01 := float64(p[0]), float64(p[1])
+			v10, v11 := float64(p[w]), float64(p[w+1])
 			top := v00 + fx*(v01-v00)
 			bottom := v10 + fx*(v11-v10)
 			row[x] = T(top + fy*(bottom-top))
 		}
+		for x := max(hi+1, lo); x < w; x++ {
+			row[x] = sampleBorder(src, h, w, bx+cos*float64(x), by+sin*float64(x))
+		}
 	}
+}
+
+// interiorSpan narrows [lo, hi] to the x for which 0 ≤ b + c·x < limit
+// holds with a margin of one pixel on each side, so that rounding in the
+// division can never admit a pixel whose taps leave the image.
+func interiorSpan(b, c, limit float64, lo, hi int) (int, int) {
+	switch {
+	case c > 1e-12:
+		lo = max(lo, int(math.Ceil((0-b)/c))+1)
+		hi = min(hi, int(math.Floor((limit-b)/c))-1)
+	case c < -1e-12:
+		lo = max(lo, int(math.Ceil((limit-b)/c))+1)
+		hi = min(hi, int(math.Floor((0-b)/c))-1)
+	case !(b >= 1e-9 && b < limit-1e-9):
+		return 1, 0
+	}
+	return lo, hi
+}
+
+// sampleBorder is the bilinear tap at (sx, sy) for any position: taps
+// outside the image read the fill value 0.
+func sampleBorder[T float32 | float64](src []T, h, w int, sx, sy float64) T {
+	if sx <= -1 || sy <= -1 || sx >= float64(w) || sy >= float64(h) {
+		return 0
+	}
+	// floor for values > −1 without math.Floor's call.
+	x0, y0 := int(sx+1)-1, int(sy+1)-1
+	fx, fy := sx-float64(x0), sy-float64(y0)
+	var v00, v01, v10, v11 float64
+	if y0 >= 0 {
+		if x0 >= 0 {
+			v00 = float64(src[y0*w+x0])
+		}
+		if x0+1 < w {
+			v01 = float64(src[y0*w+x0+1])
+		}
+	}
+	if y0+1 < h {
+		if x0 >= 0 {
+			v10 = float64(src[(y0+1)*w+x0])
+		}
+		if x0+1 < w {
+			v11 = float64(src[(y0+1)*w+x0+1])
+		}
+	}
+	top := v00 + fx*(v01-v00)
+	bottom := v10 + fx*(v11-v10)
+	return T(top + fy*(bottom-top))
 }
 
 // hflip is RandomHorizontalFlip's transform.

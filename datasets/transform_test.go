@@ -72,7 +72,13 @@ func TestRotatePlaneBilinear(t *testing.T) {
 	// Every pixel against a plain evaluation of the inverse map and the
 	// bilinear formula, with math.Floor and explicit zero fill: the fast
 	// path's incremental coordinates and border branches must agree.
-	h, w := 7, 9
+	for _, size := range [][2]int{{7, 9}, {28, 28}, {2, 1}} {
+		rotateAgainstReference(t, size[0], size[1])
+	}
+}
+
+func rotateAgainstReference(t *testing.T, h, w int) {
+	t.Helper()
 	src := make([]float64, h*w)
 	for i := range src {
 		src[i] = float64((i * 37) % 11)
@@ -83,7 +89,7 @@ func TestRotatePlaneBilinear(t *testing.T) {
 		}
 		return src[y*w+x]
 	}
-	for _, deg := range []float64{13, -30, 45, 170} {
+	for _, deg := range []float64{13, -30, 45, 170, 7.5, -2} {
 		th := deg * math.Pi / 180
 		sin, cos := math.Sincos(th)
 		dst := make([]float64, h*w)
@@ -97,7 +103,7 @@ func TestRotatePlaneBilinear(t *testing.T) {
 				fx, fy := sx-float64(x0), sy-float64(y0)
 				want := (1-fy)*((1-fx)*at(x0, y0)+fx*at(x0+1, y0)) + fy*((1-fx)*at(x0, y0+1)+fx*at(x0+1, y0+1))
 				if math.Abs(dst[y*w+x]-want) > 1e-9 {
-					t.Fatalf("%v°: (%d,%d) = %v, want %v", deg, x, y, dst[y*w+x], want)
+					t.Fatalf("%dx%d %v°: (%d,%d) = %v, want %v", h, w, deg, x, y, dst[y*w+x], want)
 				}
 			}
 		}
