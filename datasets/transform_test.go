@@ -131,7 +131,7 @@ func TestRandomRotationRange(t *testing.T) {
 			sy += float64(i/n) * float64(v)
 			sw += float64(v)
 		}
-		ang := math.Atan2(-(sy/sw - float64(n/2)), sx/sw-float64(n/2)) * 180 / math.Pi
+		ang := math.Atan2(-(sy/sw-float64(n/2)), sx/sw-float64(n/2)) * 180 / math.Pi
 		lo, hi = min(lo, ang), max(hi, ang)
 	}
 	if lo < -25.5 || hi > 25.5 || lo > -20 || hi < 20 {
