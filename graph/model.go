@@ -207,11 +207,15 @@ func (p *program) lossValue() (float64, error) {
 	if v == nil {
 		return math.NaN(), errors.New("graph: loss has no value (the machine did not run)")
 	}
+	// The scalar types first: their Data boxes the number (an allocation
+	// per batch).
+	switch x := v.(type) {
+	case *G.F32:
+		return float64(*x), nil
+	case *G.F64:
+		return float64(*x), nil
+	}
 	switch x := v.Data().(type) {
-	case float32:
-		return float64(x), nil
-	case float64:
-		return x, nil
 	case []float32:
 		return float64(x[0]), nil
 	case []float64:

@@ -92,60 +92,48 @@ func (p *program) feed(b *datasets.Batch) error {
 	if len(b.Labels) < rows {
 		return errors.Errorf("graph: batch has %d labels for %d rows", len(b.Labels), rows)
 	}
-	switch dst := p.xT.Data().(type) {
-	case []float32:
-		if b.X32 != nil {
-			copy(dst, b.X32[:need])
-		} else {
-			for i, v := range b.X64[:need] {
-				dst[i] = float32(v)
-			}
-		}
-		clear(dst[need:])
-	case []float64:
-		if b.X64 != nil {
-			copy(dst, b.X64[:need])
-		} else {
-			for i, v := range b.X32[:need] {
-				dst[i] = float64(v)
-			}
-		}
-		clear(dst[need:])
-	}
 	classes := p.targetT.Shape()[1]
 	for i, l := range b.Labels[:rows] {
 		if l < 0 || l >= classes {
 			return errors.Errorf("graph: batch row %d has label %d, want 0..%d (the model has %d outputs)", i, l, classes-1, classes)
 		}
 	}
-	w := 1 / float64(rows)
-	switch t := p.targetT.Data().(type) {
-	case []float32:
-		clear(t)
-		for i, l := range b.Labels[:rows] {
-			t[i*classes+l] = 1
-		}
-		rw := p.rowWeightsT.Data().([]float32)
-		for i := range rw {
-			rw[i] = 0
-			if i < rows {
-				rw[i] = float32(w)
-			}
-		}
-	case []float64:
-		clear(t)
-		for i, l := range b.Labels[:rows] {
-			t[i*classes+l] = 1
-		}
-		rw := p.rowWeightsT.Data().([]float64)
-		for i := range rw {
-			rw[i] = 0
-			if i < rows {
-				rw[i] = w
-			}
-		}
+	// The typed accessors, not Data: boxing a slice in an interface would
+	// allocate on every batch.
+	if p.xT.Dtype() == tensor.Float32 {
+		fill(p.xT.Float32s(), p.targetT.Float32s(), p.rowWeightsT.Float32s(), b, need, classes)
+	} else {
+		fill(p.xT.Float64s(), p.targetT.Float64s(), p.rowWeightsT.Float64s(), b, need, classes)
 	}
 	return nil
+}
+
+// fill copies a validated batch into the bound tensors: features (converted
+// when the batch has the other dtype, zero in padded rows), one-hot targets,
+// and row weights 1/rows for real rows and 0 for padding.
+func fill[T float32 | float64](x, target, rowWeights []T, b *datasets.Batch, need, classes int) {
+	switch {
+	case b.X32 != nil:
+		for i, v := range b.X32[:need] {
+			x[i] = T(v)
+		}
+	default:
+		for i, v := range b.X64[:need] {
+			x[i] = T(v)
+		}
+	}
+	clear(x[need:])
+	clear(target)
+	for i, l := range b.Labels[:b.Size] {
+		target[i*classes+l] = 1
+	}
+	w := T(1 / float64(b.Size))
+	for i := range rowWeights {
+		rowWeights[i] = 0
+		if i < b.Size {
+			rowWeights[i] = w
+		}
+	}
 }
 
 // correct counts the first rows whose arg-max output equals the label.
@@ -154,16 +142,24 @@ func (p *program) correct(labels []int, rows int) int {
 	if v == nil {
 		return 0
 	}
-	classes := v.Shape()[1]
+	t, ok := v.(*tensor.Dense)
+	if !ok {
+		return 0
+	}
+	classes := t.Shape()[1]
 	n := 0
-	switch out := v.Data().(type) {
-	case []float32:
+	// Float32s/Float64s instead of Data: boxing the slice in an interface
+	// would allocate on every batch.
+	switch t.Dtype() {
+	case tensor.Float32:
+		out := t.Float32s()
 		for i := 0; i < rows; i++ {
 			if argmax32(out[i*classes:(i+1)*classes]) == labels[i] {
 				n++
 			}
 		}
-	case []float64:
+	case tensor.Float64:
+		out := t.Float64s()
 		for i := 0; i < rows; i++ {
 			if argmax64(out[i*classes:(i+1)*classes]) == labels[i] {
 				n++
