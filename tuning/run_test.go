@@ -184,10 +184,15 @@ func TestCancel(t *testing.T) {
 	s := mustSpace(t, "x=uniform:0:1")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var calls atomic.Int32
+	var calls, late atomic.Int32
+	var cancelled atomic.Bool
 	obj := func(ctx context.Context, t Trial, _ Reporter) (map[string]float64, error) {
+		if cancelled.Load() {
+			late.Add(1)
+		}
 		if calls.Add(1) == 5 {
 			cancel()
+			cancelled.Store(true)
 			<-ctx.Done()
 			return nil, ctx.Err()
 		}
@@ -200,21 +205,23 @@ func TestCancel(t *testing.T) {
 	if board == nil {
 		t.Fatal("no leaderboard after cancellation")
 	}
+	// A worker that had already taken a trial when cancel ran may still
+	// start it: at most one per worker.
+	if n := late.Load(); n > 2 {
+		t.Errorf("%d trials started after the cancellation (2 workers)", n)
+	}
 	n := int(calls.Load())
-	if n < 5 || n > 7 {
-		t.Errorf("%d objective calls after cancelling at the 5th (2 workers), want 5 or 6", n)
+	if len(board.Results) != n || n >= 100 {
+		t.Errorf("%d results for %d calls of 100 trials", len(board.Results), n)
 	}
-	if len(board.Results) != n {
-		t.Errorf("%d results for %d calls", len(board.Results), n)
-	}
-	cancelled := 0
+	var statuses []string
 	for _, r := range board.Results {
 		if r.Status == StatusCancelled {
-			cancelled++
+			statuses = append(statuses, r.Status)
 		}
 	}
-	if cancelled < 1 {
-		t.Errorf("no cancelled result: %v", board)
+	if len(statuses) != 1 {
+		t.Errorf("%d cancelled results, want 1 (the trial that saw the cancellation)", len(statuses))
 	}
 }
 
@@ -557,12 +564,14 @@ func TestWriteFailureStopsTheSearch(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "tuning: saving results") {
 		t.Fatalf("error %v, want a save error", err)
 	}
-	// The save after the third result fails; with one worker, at most one
-	// more trial has been handed out by then.
-	if n := calls.Load(); n < 3 || n > 4 {
+	// The save after the third result fails (that result may be a trial
+	// whose directory could not be created, which never reaches the
+	// objective); with one worker, at most one more trial has been handed
+	// out by then.
+	if n := calls.Load(); n < 2 || n > 4 {
 		t.Errorf("%d trials ran, want the search to stop after the failed save", n)
 	}
-	if board == nil || len(board.Results) < 3 || len(board.Results) > 4 {
+	if board == nil || len(board.Results) < 3 || len(board.Results) > 5 {
 		t.Errorf("leaderboard %v, want the finished trials", board)
 	}
 }
