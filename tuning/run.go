@@ -38,8 +38,9 @@ type Trial struct {
 }
 
 // Reporter receives a trial's intermediate metrics, typically once per
-// epoch; Run stores them in Result.History for plots. It is safe for
-// concurrent use.
+// epoch; Run stores them in Result.History for plots. The epoch number is
+// stored as given (ReportCallback passes callbacks.State's 0-based Epoch).
+// It is safe for concurrent use.
 type Reporter interface {
 	Report(epoch int, metrics map[string]float64)
 }
