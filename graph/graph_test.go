@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -481,5 +482,30 @@ func TestResumeIsBitExact(t *testing.T) {
 		if !equalData(p.Value.Data(), resumed.Params()[i].Value.Data()) {
 			t.Fatalf("parameter %s differs between the uninterrupted and the resumed run", p.Name)
 		}
+	}
+}
+
+// TestHeapStaysFlatAcrossEpochs: after the first epoch has sized every
+// buffer, training allocates only short-lived values — the live heap after a
+// GC does not grow from epoch to epoch.
+func TestHeapStaysFlatAcrossEpochs(t *testing.T) {
+	m := newModel(t, 0.2)
+	ds := blobs(600, 5, false)
+	var live []uint64
+	probe := callbacks.Lambda{EpochEnd: func(*callbacks.State) error {
+		runtime.GC()
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		live = append(live, ms.HeapAlloc)
+		return nil
+	}}
+	if _, err := Fit(context.Background(), m, newAdam(t), ds, WithEpochs(8), WithValidationSplit(0.2), WithCallbacks(probe)); err != nil {
+		t.Fatal(err)
+	}
+	// Epoch 2 is the baseline (epoch 1 fills caches); History grows by a
+	// few numbers per epoch, far below the slack.
+	const slack = 64 << 10
+	if last, base := live[len(live)-1], live[1]; last > base+slack {
+		t.Errorf("live heap grew from %d B after epoch 2 to %d B after epoch 8: %v", base, last, live)
 	}
 }

@@ -80,8 +80,8 @@ type runOutput struct {
 	stdout, stderr io.Writer
 	// quiet drops the progress bar and per-epoch lines (tune's trials).
 	quiet bool
-	// report receives every epoch's logs (tune's reporter), may be nil.
-	report func(epoch int, logs callbacks.Logs)
+	// extra callbacks run after ours (tune's reporter).
+	extra []callbacks.Callback
 }
 
 // runResult is what a finished training run reports.
@@ -217,9 +217,6 @@ func buildCallbacks(c *config, batchesPerEpoch int, hasVal bool, out runOutput) 
 	line := make(map[string]float64, len(epochKeys))
 	cbs = append(cbs, callbacks.Lambda{
 		EpochEnd: func(s *callbacks.State) error {
-			if out.report != nil {
-				out.report(s.Epoch+1, s.Logs)
-			}
 			if !out.quiet {
 				clear(line)
 				for k, v := range s.Logs {
@@ -236,6 +233,7 @@ func buildCallbacks(c *config, batchesPerEpoch int, hasVal bool, out runOutput) 
 		// -resume continues from the very next batch.
 		TrainEnd: func(s *callbacks.State) error { return s.Trainer.SaveCheckpoint(lastPath) },
 	})
+	cbs = append(cbs, out.extra...)
 	if !out.quiet && c.Progress != "none" {
 		var opts []callbacks.Option
 		opts = append(opts, callbacks.WithWriter(out.stderr))

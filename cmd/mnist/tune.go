@@ -101,7 +101,7 @@ func cmdTune(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			return nil, err
 		}
 		res, err := train(ctx, &tc, data, runOutput{stdout: io.Discard, stderr: io.Discard, quiet: true,
-			report: func(epoch int, logs callbacks.Logs) { r.Report(epoch, logs) }})
+			extra: []callbacks.Callback{tuning.ReportCallback(r)}})
 		if err != nil {
 			return nil, err
 		}
