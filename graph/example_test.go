@@ -1,0 +1,128 @@
+package graph_test
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+
+	"github.com/adamant-ml/adamant/callbacks"
+	"github.com/adamant-ml/adamant/datasets"
+	"github.com/adamant-ml/adamant/graph"
+	"github.com/adamant-ml/adamant/layers"
+	"github.com/adamant-ml/adamant/solvers"
+)
+
+// clusters is a toy dataset: three Gaussian blobs in four dimensions.
+func clusters(n int) *datasets.Dataset {
+	rng := rand.New(rand.NewPCG(1, 2))
+	ds := &datasets.Dataset{Name: "clusters", ExampleShape: []int{4}, Classes: 3}
+	for i := 0; i < n; i++ {
+		c := i % 3
+		ds.Labels = append(ds.Labels, c)
+		for j := 0; j < 4; j++ {
+			v := rng.NormFloat64()
+			if j == c {
+				v += 3
+			}
+			ds.X32 = append(ds.X32, float32(v))
+		}
+	}
+	return ds
+}
+
+// A model is a layer (usually a Sequential) compiled for a batch size;
+// its parameters are named after their layers.
+func ExampleNew() {
+	model, err := graph.New(
+		layers.Sequential(layers.Dense(128), layers.ReLU(), layers.Dense(10)),
+		graph.WithInputShape(784), // one MNIST image, flattened
+		graph.WithBatchSize(64),
+	)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer model.Close()
+	for _, p := range model.Params() {
+		fmt.Println(p)
+	}
+	fmt.Println(model.NumParams(), "parameters")
+	// Output:
+	// dense/weight(784, 128)
+	// dense/bias(128)
+	// dense_1/weight(128, 10)
+	// dense_1/bias(10)
+	// 101770 parameters
+}
+
+// Fit trains with callbacks and returns the History, as Keras' fit does.
+func ExampleFit() {
+	model, err := graph.New(
+		layers.Sequential(layers.Dense(16), layers.ReLU(), layers.Dense(3)),
+		graph.WithInputShape(4), graph.WithBatchSize(32), graph.WithSeed(7),
+	)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer model.Close()
+	adam, err := solvers.NewAdam(solvers.WithLearnRate(1e-2))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	cosine, err := callbacks.NewLRScheduler(callbacks.CosineAnnealingLR(5, 0), callbacks.PerEpoch)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	hist, err := graph.Fit(context.Background(), model, adam, clusters(600),
+		graph.WithEpochs(5), graph.WithValidationSplit(0.2), graph.WithCallbacks(cosine))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	valAcc := hist.History[callbacks.KeyValAccuracy]
+	fmt.Println("epochs:", len(hist.Epoch))
+	fmt.Println("val_accuracy above 0.9:", valAcc[len(valAcc)-1] > 0.9)
+	fmt.Printf("lr after the last epoch: %.0f\n", adam.LearningRate())
+	// Output:
+	// epochs: 5
+	// val_accuracy above 0.9: true
+	// lr after the last epoch: 0
+}
+
+// Weights go to a versioned, checksummed file, written atomically; loading
+// checks every parameter's name, dtype and shape first.
+func ExampleModel_SaveWeights() {
+	build := func(seed uint64) *graph.Model {
+		m, err := graph.New(layers.Sequential(layers.Dense(8), layers.Tanh(), layers.Dense(3)),
+			graph.WithInputShape(4), graph.WithSeed(seed))
+		if err != nil {
+			panic(err)
+		}
+		return m
+	}
+	dir, _ := os.MkdirTemp("", "weights")
+	defer os.RemoveAll(dir)
+	path := filepath.Join(dir, "model.weights")
+
+	a, b := build(1), build(2)
+	defer a.Close()
+	defer b.Close()
+	if err := a.SaveWeights(path); err != nil {
+		fmt.Println(err)
+		return
+	}
+	if err := b.LoadWeights(path); err != nil {
+		fmt.Println(err)
+		return
+	}
+	mA, _ := a.Evaluate(context.Background(), clusters(90))
+	mB, _ := b.Evaluate(context.Background(), clusters(90))
+	fmt.Println("same predictions:", mA == mB)
+	// Output:
+	// same predictions: true
+}
