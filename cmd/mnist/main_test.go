@@ -5,6 +5,7 @@ import (
 	"context"
 	"flag"
 	"io"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/adamant-ml/adamant/graph"
 )
 
 // binary is the mnist command built once for the end-to-end tests, so they
@@ -284,5 +287,73 @@ func TestCLIDocListsEveryFlag(t *testing.T) {
 		if !bytes.Contains(doc, []byte("  -"+name+" ")) {
 			t.Errorf("docs/cli.md does not document -%s", name)
 		}
+	}
+}
+
+// TestResumeInNewProcessIsBitExact: 4 epochs, then 4 more resumed from the
+// checkpoint in a new process, end with the weights of an uninterrupted
+// 8-epoch run, bit for bit — with a schedule, plateau reduction, dropout and
+// augmentation all in play.
+func TestResumeInNewProcessIsBitExact(t *testing.T) {
+	common := []string{"-train-limit", "1500", "-test-limit", "200", "-progress", "none", "-plots=false",
+		"-hidden", "32", "-dropout", "0.2", "-rotate", "5", "-schedule", "cosine", "-t-max", "8", "-plateau", "-plateau-patience", "0"}
+	straight, split := t.TempDir(), t.TempDir()
+	if _, stderr, code := runBinary(t, append([]string{"train", "-epochs", "8", "-out", straight}, common...)...); code != 0 {
+		t.Fatalf("uninterrupted run: exit %d\n%s", code, stderr)
+	}
+	if _, stderr, code := runBinary(t, append([]string{"train", "-epochs", "4", "-out", split}, common...)...); code != 0 {
+		t.Fatalf("first half: exit %d\n%s", code, stderr)
+	}
+	if _, stderr, code := runBinary(t, append([]string{"train", "-epochs", "8", "-resume", filepath.Join(split, lastFile)}, common...)...); code != 0 {
+		t.Fatalf("second half: exit %d\n%s", code, stderr)
+	}
+	c, err := readConfig(filepath.Join(straight, configFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	load := func(dir string) *graph.Model {
+		m, err := buildModel(&c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { m.Close() })
+		if err := m.LoadWeights(filepath.Join(dir, lastFile)); err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	a, b := load(straight), load(split)
+	for i, p := range a.Params() {
+		x, y := p.Value.Float32s(), b.Params()[i].Value.Float32s()
+		for j := range x {
+			if math.Float32bits(x[j]) != math.Float32bits(y[j]) {
+				t.Fatalf("%s[%d]: uninterrupted %v, resumed %v", p.Name, j, x[j], y[j])
+			}
+		}
+	}
+	// The learning rates (schedule and plateau) match epoch for epoch.
+	lrs := func(dir string) []string {
+		b, err := os.ReadFile(filepath.Join(dir, historyFile))
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+		col := -1
+		for i, h := range strings.Split(lines[0], ",") {
+			if h == "lr" {
+				col = i
+			}
+		}
+		if col < 0 {
+			t.Fatalf("%s has no lr column: %s", historyFile, lines[0])
+		}
+		var out []string
+		for _, l := range lines[1:] {
+			out = append(out, strings.Split(l, ",")[col])
+		}
+		return out
+	}
+	if x, y := lrs(straight), lrs(split); strings.Join(x, " ") != strings.Join(y, " ") {
+		t.Errorf("learning rates differ:\nuninterrupted %v\nresumed       %v", x, y)
 	}
 }
