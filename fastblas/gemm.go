@@ -14,19 +14,20 @@ const mr = 6
 type kernelSpec[T float] struct {
 	// nr is the micro-kernel's column count (two YMM vectors).
 	nr int
-	// kc is the depth of one packed block: a kc×nr panel of B (16 KiB for
-	// float32) stays in L1 while the kernel sweeps the A panels.
+	// kc is the depth of one packed block of B: a kc×nr panel (16 KiB for
+	// float32) stays in L1 while the kernel sweeps the rows of A.
 	kc int
-	// mc rows of packed A (mc×kc, about 120 KiB) stay in L2.
+	// mc rows of A times kc (at most 240 KiB) stay in L2 while the kernel
+	// sweeps the panels of B.
 	mc int
-	// nc columns of packed B (kc×nc, 1 MiB) stay in L2/L3.
+	// nc columns of packed B (kc×nc, 1 MiB) stay in L2.
 	nc     int
-	kernel func(k int, a, b, c *T, ldc int, alpha, beta T, load int)
+	kernel func(k int, a *T, ars, aps int, b, c *T, ldc int, alpha, beta T, load int)
 }
 
 var (
-	spec32 = kernelSpec[float32]{nr: 16, kc: 256, mc: 120, nc: 1024, kernel: sgemmKernel6x16}
-	spec64 = kernelSpec[float64]{nr: 8, kc: 256, mc: 96, nc: 512, kernel: dgemmKernel6x8}
+	spec32 = kernelSpec[float32]{nr: 16, kc: 256, mc: 240, nc: 1024, kernel: sgemmKernel6x16}
+	spec64 = kernelSpec[float64]{nr: 8, kc: 256, mc: 120, nc: 512, kernel: dgemmKernel6x8}
 )
 
 // gemmArgs is one validated gemm call.
@@ -84,31 +85,28 @@ func (fl *freeList[T]) put(ws *workspace[T]) {
 // job is a gemm call split into parts: part p computes the p-th of parts
 // column ranges (splitN) or row ranges of C, whole tiles each.
 type job[T float] struct {
+	jobState
 	g      gemmArgs[T]
 	sp     *kernelSpec[T]
 	fl     *freeList[T]
-	parts  int
 	splitN bool
-	wg     sync.WaitGroup
 }
 
-// runPart is what a worker goroutine runs.
+func (j *job[T]) state() *jobState { return &j.jobState }
+
+// runPart runs one part with a workspace of its own, on whichever goroutine
+// claimed it.
 func (j *job[T]) runPart(part int) {
 	ws := j.fl.get()
-	j.run(ws, part)
-	j.fl.put(ws)
-	j.wg.Done()
-}
-
-func (j *job[T]) run(ws *workspace[T], part int) {
-	g := &j.g
+	g, parts := &j.g, int(j.parts)
 	if j.splitN {
-		j0, j1 := partRange(g.n, j.sp.nr, j.parts, part)
+		j0, j1 := partRange(g.n, j.sp.nr, parts, part)
 		ws.gemm(j.sp, g, 0, g.m, j0, j1)
 	} else {
-		i0, i1 := partRange(g.m, mr, j.parts, part)
+		i0, i1 := partRange(g.m, mr, parts, part)
 		ws.gemm(j.sp, g, i0, i1, 0, g.n)
 	}
+	j.fl.put(ws)
 }
 
 // partRange returns the part-th of parts ranges of [0, n) cut at multiples
@@ -134,13 +132,8 @@ func gemm[T float](impl *Implementation, fl *freeList[T], sp *kernelSpec[T], g g
 		return
 	}
 	j := &ws.job
-	j.g, j.sp, j.fl, j.parts, j.splitN = g, sp, fl, parts, splitN
-	j.wg.Add(parts - 1)
-	for p := 1; p < parts; p++ {
-		submit(j, p, parts-1)
-	}
-	j.run(ws, 0)
-	j.wg.Wait()
+	j.g, j.sp, j.fl, j.parts, j.splitN = g, sp, fl, int32(parts), splitN
+	runSplit(j, parts-1)
 	// Drop the references to the caller's matrices.
 	j.g = gemmArgs[T]{}
 	fl.put(ws)
@@ -167,7 +160,7 @@ func (impl *Implementation) plan(m, n, k, nr int) (parts int, splitN bool) {
 	if splitN {
 		tiles = tilesN
 	}
-	return min(impl.threads, tiles), splitN
+	return min(impl.threads, tiles, maxHelpers+1), splitN
 }
 
 // scaleC computes C = beta·C, which is the whole result when alpha or k is
@@ -193,7 +186,11 @@ func scaleC[T float](g *gemmArgs[T]) {
 // goroutine, in the loop order of Goto and van de Geijn ("Anatomy of
 // high-performance matrix multiplication", ACM TOMS 34(3), 2008): column
 // blocks of nc, depth blocks of kc (B packed once per block), row blocks of
-// mc (A packed once per block), then nr×mr micro-tiles.
+// mc, then nr×mr micro-tiles. Unlike there, A is not packed: the kernel
+// reads six rows of A (or six columns of Aᵀ) in place with two strides,
+// which saves a copy of A per column block, the largest cost next to the
+// kernel for the MLP's shapes. Only a last group of fewer than six rows is
+// copied, zero-padded, to a small buffer.
 func (ws *workspace[T]) gemm(sp *kernelSpec[T], g *gemmArgs[T], i0, i1, j0, j1 int) {
 	m, n := i1-i0, j1-j0
 	for jc := 0; jc < n; jc += sp.nc {
@@ -211,35 +208,48 @@ func (ws *workspace[T]) gemm(sp *kernelSpec[T], g *gemmArgs[T], i0, i1, j0, j1 i
 			}
 			for ic := 0; ic < m; ic += sp.mc {
 				mcur := min(sp.mc, m-ic)
-				ws.packBlockA(g, i0+ic, mcur, pc, kcur)
-				ws.macro(sp, g, kcur, mcur, ncur, (i0+ic)*g.ldc+j0+jc, beta, load)
+				if rows := mcur % mr; rows != 0 {
+					ws.packEdgeA(g, i0+ic+mcur-rows, rows, pc, kcur)
+				}
+				ws.macro(sp, g, i0+ic, mcur, pc, kcur, j0+jc, ncur, beta, load)
 			}
 		}
 	}
 }
 
-// macro runs the micro-kernel over one packed mcur×kcur block of A and one
-// kcur×ncur block of B, into C starting at offset cOff.
-func (ws *workspace[T]) macro(sp *kernelSpec[T], g *gemmArgs[T], kcur, mcur, ncur, cOff int, beta T, load int) {
+// macro runs the micro-kernel over rows [i, i+mcur) and depth [p0, p0+kcur)
+// of op(A) and the packed kcur×ncur block of B, into C's columns
+// [j, j+ncur).
+func (ws *workspace[T]) macro(sp *kernelSpec[T], g *gemmArgs[T], i, mcur, p0, kcur, j, ncur int, beta T, load int) {
 	nr, ldc, c, alpha := sp.nr, g.ldc, g.c, g.alpha
+	// Strides of op(A) in a: along rows (ars) and along k (aps).
+	ars, aps := g.lda, 1
+	if g.aTrans {
+		ars, aps = 1, g.lda
+	}
 	for jr := 0; jr < ncur; jr += nr {
 		nrr := min(nr, ncur-jr)
 		bp := &ws.packB[jr*kcur]
 		for ir := 0; ir < mcur; ir += mr {
 			mrr := min(mr, mcur-ir)
-			ap := &ws.packA[ir*kcur]
-			off := cOff + ir*ldc + jr
+			off := (i+ir)*ldc + j + jr
 			if mrr == mr && nrr == nr {
-				sp.kernel(kcur, ap, bp, &c[off], ldc, alpha, beta, load)
+				sp.kernel(kcur, &g.a[(i+ir)*ars+p0*aps], ars, aps, bp, &c[off], ldc, alpha, beta, load)
 				continue
 			}
+			ap, rs, ps := &g.a[(i+ir)*ars+p0*aps], ars, aps
+			if mrr < mr {
+				ap, rs, ps = &ws.packA[0], 1, mr
+			}
+			// Edge tiles go through ws.tile so that the kernel writes
+			// nothing outside the m×n block of C.
 			t := ws.tile[:mr*nr]
 			if load != 0 {
 				for r := 0; r < mrr; r++ {
 					copy(t[r*nr:r*nr+nrr], c[off+r*ldc:off+r*ldc+nrr])
 				}
 			}
-			sp.kernel(kcur, ap, bp, &t[0], nr, alpha, beta, load)
+			sp.kernel(kcur, ap, rs, ps, bp, &t[0], nr, alpha, beta, load)
 			for r := 0; r < mrr; r++ {
 				copy(c[off+r*ldc:off+r*ldc+nrr], t[r*nr:r*nr+nrr])
 			}

@@ -9,16 +9,18 @@ import "golang.org/x/sys/cpu"
 // saves the YMM registers on a context switch.
 var hasAsmKernels = cpu.X86.HasAVX2 && cpu.X86.HasFMA
 
-// sgemmKernel6x16 computes a 6×16 block of C from a packed 6×k panel of A and
-// a packed k×16 panel of B: with load == 0 it stores alpha·(A·B), otherwise
+// sgemmKernel6x16 computes a 6×16 block of C from a 6×k block of A, whose
+// element (r, p) is at a[r*ars+p*aps] (so A is read in place, transposed or
+// not, or from a packed panel), and a packed k×16 panel of B (row p at
+// b[16p:]): with load == 0 it stores alpha·(A·B), otherwise
 // beta·C + alpha·(A·B) (one fused multiply-add per element). Every element's
-// products are accumulated in order of k by one FMA chain, which is what
-// makes results independent of where the element sits in the output.
+// products are accumulated in order of k by one FMA chain starting from 0,
+// which is what makes results independent of where the element sits in C.
 //
 //go:noescape
-func sgemmKernel6x16(k int, a, b, c *float32, ldc int, alpha, beta float32, load int)
+func sgemmKernel6x16(k int, a *float32, ars, aps int, b, c *float32, ldc int, alpha, beta float32, load int)
 
 // dgemmKernel6x8 is sgemmKernel6x16 for float64 with 6×8 blocks.
 //
 //go:noescape
-func dgemmKernel6x8(k int, a, b, c *float64, ldc int, alpha, beta float64, load int)
+func dgemmKernel6x8(k int, a *float64, ars, aps int, b, c *float64, ldc int, alpha, beta float64, load int)

@@ -9,50 +9,25 @@ func grow[T float](buf []T, n int) []T {
 	return buf[:n]
 }
 
-// packBlockA copies rows [i0, i0+mcur) and columns [p0, p0+kcur) of op(A)
-// into ws.packA as consecutive mr×kcur panels, each stored k-major (the mr
-// values the kernel broadcasts for one k are adjacent). The last panel is
-// padded with zero rows.
-func (ws *workspace[T]) packBlockA(g *gemmArgs[T], i0, mcur, p0, kcur int) {
-	panels := (mcur + mr - 1) / mr
-	ws.packA = grow(ws.packA, panels*mr*kcur)
-	a, lda := g.a, g.lda
-	for ir := 0; ir < mcur; ir += mr {
-		panel := ws.packA[ir*kcur : (ir+mr)*kcur]
-		rows := min(mr, mcur-ir)
-		i := i0 + ir
-		switch {
-		case g.aTrans && rows == mr:
-			// op(A)[i, p] = a[p*lda+i]: the mr values are contiguous.
-			for p := 0; p < kcur; p++ {
-				o := (p0+p)*lda + i
-				*(*[mr]T)(panel[p*mr:]) = *(*[mr]T)(a[o : o+mr])
-			}
-		case g.aTrans:
-			for p := 0; p < kcur; p++ {
-				o := (p0+p)*lda + i
-				d := panel[p*mr : p*mr+mr]
-				copy(d, a[o:o+rows])
-				clear(d[rows:])
-			}
-		case rows == mr:
-			r0 := a[i*lda+p0 : i*lda+p0+kcur]
-			r1 := a[(i+1)*lda+p0 : (i+1)*lda+p0+kcur]
-			r2 := a[(i+2)*lda+p0 : (i+2)*lda+p0+kcur]
-			r3 := a[(i+3)*lda+p0 : (i+3)*lda+p0+kcur]
-			r4 := a[(i+4)*lda+p0 : (i+4)*lda+p0+kcur]
-			r5 := a[(i+5)*lda+p0 : (i+5)*lda+p0+kcur]
-			for p := range r0 {
-				*(*[mr]T)(panel[p*mr:]) = [mr]T{r0[p], r1[p], r2[p], r3[p], r4[p], r5[p]}
-			}
-		default:
-			clear(panel)
-			for r := 0; r < rows; r++ {
-				src := a[(i+r)*lda+p0 : (i+r)*lda+p0+kcur]
-				for p, v := range src {
-					panel[p*mr+r] = v
-				}
-			}
+// packEdgeA copies rows [i, i+rows) (rows < mr) and columns [p0, p0+kcur)
+// of op(A) into ws.packA as one mr×kcur panel stored k-major (the mr values
+// the kernel broadcasts for one k are adjacent), padded with zero rows.
+func (ws *workspace[T]) packEdgeA(g *gemmArgs[T], i, rows, p0, kcur int) {
+	ws.packA = grow(ws.packA, mr*kcur)
+	panel, a, lda := ws.packA, g.a, g.lda
+	clear(panel)
+	if g.aTrans {
+		// op(A)[i, p] = a[p*lda+i]: the values for one p are contiguous.
+		for p := 0; p < kcur; p++ {
+			o := (p0+p)*lda + i
+			copy(panel[p*mr:p*mr+rows], a[o:o+rows])
+		}
+		return
+	}
+	for r := 0; r < rows; r++ {
+		src := a[(i+r)*lda+p0 : (i+r)*lda+p0+kcur]
+		for p, v := range src {
+			panel[p*mr+r] = v
 		}
 	}
 }
