@@ -447,3 +447,24 @@ dgemmKernel6x8_load:
 	VMOVUPD Y15, 32(DX)
 	VZEROUPPER
 	RET
+
+// func packRows64(dst, src unsafe.Pointer, rows, stride int)
+TEXT ·packRows64(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ rows+16(FP), CX
+	MOVQ stride+24(FP), R8
+	TESTQ CX, CX
+	JEQ packRows64_done
+packRows64_loop:
+	VMOVUPS (SI), Y0
+	VMOVUPS 32(SI), Y1
+	VMOVUPS Y0, (DI)
+	VMOVUPS Y1, 32(DI)
+	ADDQ R8, SI
+	ADDQ $64, DI
+	DECQ CX
+	JNE packRows64_loop
+packRows64_done:
+	VZEROUPPER
+	RET

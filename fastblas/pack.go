@@ -1,5 +1,7 @@
 package fastblas
 
+import "unsafe"
+
 // grow returns buf with length n, reallocating only when its capacity is
 // too small, so a workspace reaches its final size after a few calls.
 func grow[T float](buf []T, n int) []T {
@@ -45,16 +47,13 @@ func (ws *workspace[T]) packBlockB(nr int, g *gemmArgs[T], p0, kcur, j0, ncur in
 		cols := min(nr, ncur-jr)
 		j := j0 + jr
 		switch {
-		case !g.bTrans && cols == nr && nr == 16:
-			for p := 0; p < kcur; p++ {
-				o := (p0+p)*ldb + j
-				*(*[16]T)(panel[p*16:]) = *(*[16]T)(b[o : o+16])
-			}
-		case !g.bTrans && cols == nr && nr == 8:
-			for p := 0; p < kcur; p++ {
-				o := (p0+p)*ldb + j
-				*(*[8]T)(panel[p*8:]) = *(*[8]T)(b[o : o+8])
-			}
+		case !g.bTrans && cols == nr:
+			// Bounds of the last row read; the rest is validated by Sgemm.
+			last := (p0+kcur-1)*ldb + j + nr
+			_ = b[last-1]
+			_ = panel[kcur*nr-1]
+			var z T
+			packRows64(unsafe.Pointer(&panel[0]), unsafe.Pointer(&b[p0*ldb+j]), kcur, ldb*int(unsafe.Sizeof(z)))
 		case !g.bTrans:
 			for p := 0; p < kcur; p++ {
 				o := (p0+p)*ldb + j
