@@ -3,6 +3,7 @@ package fastblas
 import (
 	"runtime"
 
+	"github.com/adamant-ml/adamant/fastblas/internal/asm"
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/gonum"
 	"gorgonia.org/gorgonia"
@@ -57,7 +58,7 @@ const defaultSmallWork = 64 * 64 * 32 // 131,072
 func New(opts ...Option) *Implementation {
 	impl := &Implementation{
 		threads:   runtime.GOMAXPROCS(0),
-		asm:       hasAsmKernels,
+		asm:       asm.Available,
 		smallWork: defaultSmallWork,
 	}
 	for _, opt := range opts {

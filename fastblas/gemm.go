@@ -1,6 +1,10 @@
 package fastblas
 
-import "sync"
+import (
+	"sync"
+
+	"github.com/adamant-ml/adamant/fastblas/internal/asm"
+)
 
 // float is the element type of the kernels.
 type float interface{ ~float32 | ~float64 }
@@ -26,8 +30,8 @@ type kernelSpec[T float] struct {
 }
 
 var (
-	spec32 = kernelSpec[float32]{nr: 16, kc: 256, mc: 240, nc: 1024, kernel: sgemmKernel6x16}
-	spec64 = kernelSpec[float64]{nr: 8, kc: 256, mc: 120, nc: 512, kernel: dgemmKernel6x8}
+	spec32 = kernelSpec[float32]{nr: 16, kc: 256, mc: 240, nc: 1024, kernel: asm.Sgemm6x16}
+	spec64 = kernelSpec[float64]{nr: 8, kc: 256, mc: 120, nc: 512, kernel: asm.Dgemm6x8}
 )
 
 // gemmArgs is one validated gemm call.

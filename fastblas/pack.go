@@ -1,6 +1,10 @@
 package fastblas
 
-import "unsafe"
+import (
+	"unsafe"
+
+	"github.com/adamant-ml/adamant/fastblas/internal/asm"
+)
 
 // grow returns buf with length n, reallocating only when its capacity is
 // too small, so a workspace reaches its final size after a few calls.
@@ -53,7 +57,7 @@ func (ws *workspace[T]) packBlockB(nr int, g *gemmArgs[T], p0, kcur, j0, ncur in
 			_ = b[last-1]
 			_ = panel[kcur*nr-1]
 			var z T
-			packRows64(unsafe.Pointer(&panel[0]), unsafe.Pointer(&b[p0*ldb+j]), kcur, ldb*int(unsafe.Sizeof(z)))
+			asm.PackRows64(unsafe.Pointer(&panel[0]), unsafe.Pointer(&b[p0*ldb+j]), kcur, ldb*int(unsafe.Sizeof(z)))
 		case !g.bTrans:
 			for p := 0; p < kcur; p++ {
 				o := (p0+p)*ldb + j

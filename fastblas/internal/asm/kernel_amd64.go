@@ -1,6 +1,6 @@
 //go:build amd64 && !purego
 
-package fastblas
+package asm
 
 import (
 	"unsafe"
@@ -8,12 +8,12 @@ import (
 	"golang.org/x/sys/cpu"
 )
 
-// hasAsmKernels reports whether the AVX2+FMA micro-kernels may run here.
+// Available reports whether the AVX2+FMA kernels may run here.
 // x/sys/cpu's HasAVX2 already includes the check that the operating system
 // saves the YMM registers on a context switch.
-var hasAsmKernels = cpu.X86.HasAVX2 && cpu.X86.HasFMA
+var Available = cpu.X86.HasAVX2 && cpu.X86.HasFMA
 
-// sgemmKernel6x16 computes a 6×16 block of C from a 6×k block of A, whose
+// Sgemm6x16 computes a 6×16 block of C from a 6×k block of A, whose
 // element (r, p) is at a[r*ars+p*aps] (so A is read in place, transposed or
 // not, or from a packed panel), and a packed k×16 panel of B (row p at
 // b[16p:]): with load == 0 it stores alpha·(A·B), otherwise
@@ -22,17 +22,17 @@ var hasAsmKernels = cpu.X86.HasAVX2 && cpu.X86.HasFMA
 // which is what makes results independent of where the element sits in C.
 //
 //go:noescape
-func sgemmKernel6x16(k int, a *float32, ars, aps int, b, c *float32, ldc int, alpha, beta float32, load int)
+func Sgemm6x16(k int, a *float32, ars, aps int, b, c *float32, ldc int, alpha, beta float32, load int)
 
-// dgemmKernel6x8 is sgemmKernel6x16 for float64 with 6×8 blocks.
+// Dgemm6x8 is Sgemm6x16 for float64 with 6×8 blocks.
 //
 //go:noescape
-func dgemmKernel6x8(k int, a *float64, ars, aps int, b, c *float64, ldc int, alpha, beta float64, load int)
+func Dgemm6x8(k int, a *float64, ars, aps int, b, c *float64, ldc int, alpha, beta float64, load int)
 
-// packRows64 copies rows runs of 64 bytes, stride bytes apart in src, to
+// PackRows64 copies rows runs of 64 bytes, stride bytes apart in src, to
 // consecutive 64-byte slots of dst: a kc×16 float32 or kc×8 float64 panel
 // of B. It exists because the compiler copies a generic [16]T with a call
 // to memmove, which took a tenth of the time of a 64×784·784×128 product.
 //
 //go:noescape
-func packRows64(dst, src unsafe.Pointer, rows, stride int)
+func PackRows64(dst, src unsafe.Pointer, rows, stride int)
