@@ -2,6 +2,7 @@ package fastblas
 
 import (
 	"runtime"
+	"sync/atomic"
 
 	"github.com/adamant-ml/adamant/fastblas/internal/asm"
 	"gonum.org/v1/gonum/blas"
@@ -25,6 +26,9 @@ type Implementation struct {
 	// smallWork is the m·n·k below which a call runs on the caller's
 	// goroutine only: below it, waking a worker costs more than it saves.
 	smallWork int
+	// soloCalls counts down the large calls that run unsplit because a
+	// recent split call was held up by its workers (see soloAfterHeldUp).
+	soloCalls atomic.Int64
 
 	ws32 freeList[float32]
 	ws64 freeList[float64]

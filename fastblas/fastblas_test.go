@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"gonum.org/v1/gonum/blas"
@@ -457,5 +458,41 @@ func TestPartRangeCoversEveryTile(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// countingRunner counts the parts it runs.
+type countingRunner struct {
+	jobState
+	ran atomic.Int32
+}
+
+func (c *countingRunner) state() *jobState { return &c.jobState }
+func (c *countingRunner) runPart(int)      { c.ran.Add(1) }
+
+// TestSplitWithoutHelpFallsBackToOneThread checks the guard against busy
+// machines: a split call whose workers ran (almost) nothing makes the next
+// soloAfterNoHelp large calls run unsplit, and then splitting resumes.
+func TestSplitWithoutHelpFallsBackToOneThread(t *testing.T) {
+	r := &countingRunner{}
+	r.parts = 8
+	if runSplit(r, 0) {
+		t.Error("runSplit with no helpers reported that the workers helped")
+	}
+	if r.ran.Load() != 8 {
+		t.Fatalf("the caller ran %d of 8 parts alone", r.ran.Load())
+	}
+	impl := New(WithThreads(2))
+	if parts, _ := impl.plan(64, 128, 784, 16); parts != 8 {
+		t.Fatalf("plan(64, 128, 784) = %d parts, want 8", parts)
+	}
+	impl.soloCalls.Store(soloAfterNoHelp)
+	for i := 0; i < soloAfterNoHelp; i++ {
+		if parts, _ := impl.plan(64, 128, 784, 16); parts != 1 {
+			t.Fatalf("call %d after a call without help: %d parts, want 1", i, parts)
+		}
+	}
+	if parts, _ := impl.plan(64, 128, 784, 16); parts != 8 {
+		t.Fatalf("after %d solo calls: %d parts, want 8 again", soloAfterNoHelp, parts)
 	}
 }

@@ -137,34 +137,52 @@ func gemm[T float](impl *Implementation, fl *freeList[T], sp *kernelSpec[T], g g
 	}
 	j := &ws.job
 	j.g, j.sp, j.fl, j.parts, j.splitN = g, sp, fl, int32(parts), splitN
-	runSplit(j, parts-1)
+	if !runSplit(j, min(parts, impl.threads, maxHelpers+1)-1) {
+		impl.soloCalls.Store(soloAfterNoHelp)
+	}
 	// Drop the references to the caller's matrices.
 	j.g = gemmArgs[T]{}
 	fl.put(ws)
 }
 
+// partsPerThread is how many parts a split call has per thread. Parts are
+// claimed one at a time, by the caller and by the workers, so a thread that
+// the operating system deschedules (other processes, a second core that is
+// busy) holds up the call by at most one part, not by half of it.
+const partsPerThread = 4
+
+// soloAfterNoHelp is how many large calls run on the caller's goroutine
+// alone after a split call in which the workers ran less than a quarter of
+// the parts. That happens when other processes keep the other cores busy
+// (or other callers keep the workers busy): the workers then wake late,
+// and while they spin they take CPU time from the caller's thread, so that
+// on a 2-core machine running another training job one thread was 1.4
+// times as fast as two. Every soloAfterNoHelp calls one split call probes
+// whether the cores are free again; at about 0.15 ms per large call, that
+// is every 40 ms or so.
+const soloAfterNoHelp = 256
+
 // plan decides how many parts a call is split into, and along which
-// dimension. It splits C into column ranges when m ≤ n, else into row
-// ranges: each part packs all of the operand it shares with the others, and
-// that operand (A, m×k, for column ranges; B, k×n, for row ranges) is then
-// the smaller one. It never splits k, so that every element of C is summed
-// in the same order whatever the number of threads.
+// dimension. Column ranges are preferred: each part packs only its own
+// columns of B and reads A in place, so nothing is done twice, whereas
+// every row range packs all of B. Row ranges are used when C has too few
+// column tiles to go round. k is never split, so that every element of C
+// is summed in the same order whatever the number of threads.
 func (impl *Implementation) plan(m, n, k, nr int) (parts int, splitN bool) {
 	if impl.threads <= 1 || m*n*k < impl.smallWork {
 		return 1, false
 	}
-	tilesM, tilesN := (m+mr-1)/mr, (n+nr-1)/nr
-	splitN = m <= n
-	if splitN && tilesN < 2 {
-		splitN = false
-	} else if !splitN && tilesM < 2 {
-		splitN = true
+	if impl.soloCalls.Load() > 0 && impl.soloCalls.Add(-1) >= 0 {
+		return 1, false
 	}
+	want := impl.threads * partsPerThread
+	tilesM, tilesN := (m+mr-1)/mr, (n+nr-1)/nr
+	splitN = tilesN >= min(want, tilesM)
 	tiles := tilesM
 	if splitN {
 		tiles = tilesN
 	}
-	return min(impl.threads, tiles, maxHelpers+1), splitN
+	return min(want, tiles), splitN
 }
 
 // scaleC computes C = beta·C, which is the whole result when alpha or k is

@@ -21,6 +21,19 @@ const maxHelpers = 255
 // so goroutines that have work run first.
 const spinTime = time.Millisecond
 
+// Spinning polls atomic counters; these spacings (in polls of a few
+// nanoseconds) keep the expensive steps rare: a worker retries a queued
+// call it could not join after retryPolls, reads the clock every
+// checkPolls, and every yieldPolls it (or a waiting caller) calls
+// runtime.Gosched, so that goroutines queued on its P still run, but not
+// so often that the scheduler's global lock, which Gosched takes, slows
+// down the goroutines that do the training.
+const (
+	retryPolls = 1 << 10
+	checkPolls = 1 << 4
+	yieldPolls = 1 << 14
+)
+
 // jobState is the part of a split call the pool sees: parts are claimed
 // with next and counted with done, by the caller and by any worker that
 // joins. helpers counts the workers that may still touch the job; the
@@ -38,15 +51,17 @@ type runner interface {
 	runPart(part int)
 }
 
-// help runs unclaimed parts of r until none is left.
-func help(r runner, st *jobState) {
+// help runs unclaimed parts of r until none is left, and returns how many
+// it ran.
+func help(r runner, st *jobState) (ran int32) {
 	for {
 		p := st.next.Add(1) - 1
 		if p >= st.parts {
-			return
+			return ran
 		}
 		r.runPart(int(p))
 		st.done.Add(1)
+		ran++
 	}
 }
 
@@ -69,8 +84,9 @@ func init() {
 // runSplit runs all parts of r, on the calling goroutine and on up to
 // helpers workers. Parts the workers have not claimed by the time the
 // caller is free again are run by the caller, so a slow wake-up costs no
-// more than running single-threaded.
-func runSplit(r runner, helpers int) {
+// more than running single-threaded. It reports whether the workers were
+// of use: whether they ran at least a quarter of the parts.
+func runSplit(r runner, helpers int) (helped bool) {
 	st := r.state()
 	st.next.Store(0)
 	st.done.Store(0)
@@ -87,7 +103,7 @@ func runSplit(r runner, helpers int) {
 	}
 	pool.mu.Unlock()
 
-	help(r, st)
+	own := help(r, st)
 
 	pool.mu.Lock()
 	if i := slices.Index(pool.jobs, r); i >= 0 {
@@ -97,9 +113,12 @@ func runSplit(r runner, helpers int) {
 	pool.mu.Unlock()
 	// The remaining parts are running on workers; they take about as long
 	// as the part the caller just ran, so spinning beats parking.
-	for st.done.Load() < st.parts || st.helpers.Load() != 0 {
-		runtime.Gosched()
+	for i := 1; st.done.Load() < st.parts || st.helpers.Load() != 0; i++ {
+		if i%yieldPolls == 0 {
+			runtime.Gosched()
+		}
 	}
+	return 4*(st.parts-own) >= st.parts
 }
 
 // grab returns a queued call with unclaimed parts, registered as helped.
@@ -118,20 +137,32 @@ func grab() runner {
 func work() {
 	for {
 		idle := time.Now()
+		// retry counts down the polls before the next attempt to join a
+		// queued call after one failed: a call whose parts are all claimed
+		// stays queued until its caller removes it, and grabbing it again
+		// at every poll would contend for pool.mu.
+		retry := 0
 		for i := 1; ; i++ {
-			if pool.queued.Load() > 0 {
+			if retry > 0 {
+				retry--
+			} else if pool.queued.Load() > 0 {
 				if r := grab(); r != nil {
 					st := r.state()
 					help(r, st)
 					st.helpers.Add(-1)
-					idle, i = time.Now(), 1
+					idle = time.Now()
 					continue
 				}
+				retry = retryPolls
 			}
-			if i%32 == 0 && time.Since(idle) > spinTime {
-				break
+			if i%checkPolls == 0 {
+				if time.Since(idle) > spinTime {
+					break
+				}
+				if i%yieldPolls == 0 {
+					runtime.Gosched()
+				}
 			}
-			runtime.Gosched()
 		}
 		pool.mu.Lock()
 		if pool.queued.Load() > 0 {
