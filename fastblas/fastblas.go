@@ -26,6 +26,9 @@ type Implementation struct {
 	// smallWork is the m·n·k below which a call runs on the caller's
 	// goroutine only: below it, waking a worker costs more than it saves.
 	smallWork int
+	// forceSplit, for tests, splits every call that has two tiles or more,
+	// whatever its size and whether workers helped before.
+	forceSplit bool
 	// soloCalls counts down the large calls that run unsplit because a
 	// recent split call was held up by its workers (see soloAfterHeldUp).
 	soloCalls atomic.Int64

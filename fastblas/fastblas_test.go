@@ -199,9 +199,9 @@ var scalarCases = []scalars{{1, 0}, {1, 1}, {-0.75, 0.5}, {2.5, -1}, {0, 0.5}, {
 
 func testAgainstReference[T float](t *testing.T, tol float64) {
 	impls := map[string]*Implementation{"1thread": New(WithThreads(1)), "2threads": New(WithThreads(2))}
-	// With smallWork 0 even 1×1×1 is split, to exercise the split paths.
+	// forceSplit splits even 7×13×5, to exercise the split paths.
 	forced := New(WithThreads(3))
-	forced.smallWork = 0
+	forced.forceSplit = true
 	impls["3threads-always-split"] = forced
 	seed := uint64(1)
 	for _, s := range shapes {
@@ -251,7 +251,7 @@ func testDeterminism[T float](t *testing.T) {
 	}
 	others := []*Implementation{New(WithThreads(2)), New(WithThreads(3)), New(WithThreads(8))}
 	split := New(WithThreads(2))
-	split.smallWork = 0
+	split.forceSplit = true
 	others = append(others, split)
 	for i, s := range shapes {
 		for _, tA := range transposes {
@@ -261,8 +261,8 @@ func testDeterminism[T float](t *testing.T) {
 				for _, impl := range others {
 					for rep := 0; rep < 3; rep++ {
 						if got := p.run(impl); !equalBits(got, want) {
-							t.Fatalf("%s %s%s: %d threads (smallWork %d), call %d: not bit-identical to 1 thread",
-								s.name, trans(tA), trans(tB), impl.Threads(), impl.smallWork, rep)
+							t.Fatalf("%s %s%s: %d threads (forceSplit %v), call %d: not bit-identical to 1 thread",
+								s.name, trans(tA), trans(tB), impl.Threads(), impl.forceSplit, rep)
 						}
 					}
 				}
@@ -370,6 +370,7 @@ func TestInvalidArgumentsPanicLikeGonum(t *testing.T) {
 // also checks the pool and the free lists for data races.
 func TestConcurrentCalls(t *testing.T) {
 	impl := New(WithThreads(2))
+	impl.forceSplit = true
 	ref := New(WithThreads(1))
 	var probs []problem[float32]
 	var wants [][]float32

@@ -137,7 +137,7 @@ func gemm[T float](impl *Implementation, fl *freeList[T], sp *kernelSpec[T], g g
 	}
 	j := &ws.job
 	j.g, j.sp, j.fl, j.parts, j.splitN = g, sp, fl, int32(parts), splitN
-	if !runSplit(j, min(parts, impl.threads, maxHelpers+1)-1) {
+	if !runSplit(j, min(parts, impl.threads, maxHelpers+1)-1) && !impl.forceSplit {
 		impl.soloCalls.Store(soloAfterNoHelp)
 	}
 	// Drop the references to the caller's matrices.
@@ -169,10 +169,10 @@ const soloAfterNoHelp = 256
 // column tiles to go round. k is never split, so that every element of C
 // is summed in the same order whatever the number of threads.
 func (impl *Implementation) plan(m, n, k, nr int) (parts int, splitN bool) {
-	if impl.threads <= 1 || m*n*k < impl.smallWork {
+	if impl.threads <= 1 || (m*n*k < impl.smallWork && !impl.forceSplit) {
 		return 1, false
 	}
-	if impl.soloCalls.Load() > 0 && impl.soloCalls.Add(-1) >= 0 {
+	if !impl.forceSplit && impl.soloCalls.Load() > 0 && impl.soloCalls.Add(-1) >= 0 {
 		return 1, false
 	}
 	want := impl.threads * partsPerThread
