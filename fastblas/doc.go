@@ -1,15 +1,15 @@
-// Package fastblas is a faster BLAS for Gorgonia on amd64: gonum's pure-Go
-// implementation with Sgemm and Dgemm replaced by packed, cache-blocked
-// AVX2+FMA assembly kernels that use several cores.
+// Package fastblas is a faster BLAS for Gorgonia: gonum's pure-Go
+// implementation with Sgemm and Dgemm replaced by cache-blocked AVX2+FMA
+// assembly kernels that use several cores, without cgo.
 //
 // # Why
 //
-// Matrix products are most of the arithmetic of a dense network, and
-// gonum's Sgemm reaches about 15 GFLOP/s on one core here and uses a second
-// core only when ceil(m/64)·ceil(n/64) ≥ 4, which the MNIST MLP's forward
-// product (64×784 · 784×128) is not. fastblas's float32 kernel reaches about
-// four times that on one core and splits such products over all cores,
-// without cgo.
+// Matrix products are most of the arithmetic of a dense network. gonum's
+// Sgemm reaches 10–15 GFLOP/s on one core of our 2-core machines and uses a
+// second core only when ceil(m/64)·ceil(n/64) ≥ 4, which the MNIST MLP's
+// forward product (64×784 · 784×128) is not. fastblas runs that product at
+// about 90 GFLOP/s on one core (the kernel's peak there is 109), and splits
+// it over the free cores; see BenchmarkSgemm.
 //
 // # Installing it
 //
@@ -32,32 +32,66 @@
 // Sgemm and Dgemm follow the BLAS (and gonum): C = alpha·op(A)·op(B) +
 // beta·C in row-major order with leading dimensions, all four transpose
 // combinations, and gonum's panics (with gonum's messages) on invalid
-// arguments. With beta = 0, C is only written, so NaNs in it do not
-// propagate; with alpha = 0 or k = 0, A and B are not read.
+// arguments; like every blas.Float32, they panic rather than return errors,
+// and Gorgonia checks shapes before it calls them. With beta = 0, C is only
+// written, so NaNs in it do not propagate; with alpha = 0 or k = 0, A and B
+// are not read (gonum reads them, so a NaN in A or B shows up in its C).
 //
-// Results are bit-identical for the same inputs on the same machine,
-// whatever WithThreads says and however often a call is repeated: a call is
-// split over goroutines by rows or columns of C, never along k, and every
-// element is computed by the same instructions (one fused multiply-add
-// chain over k in blocks of 256, then alpha and beta). They are not
-// bit-identical to gonum's, which rounds differently (no FMA, another
-// summation order); the difference is within a few units in the last place
-// per product term, as for any two BLAS implementations.
+// Results are bit-identical for the same inputs on any machine that runs
+// the kernels, whatever WithThreads says, however the call was split and
+// however often it is repeated: a call is split over goroutines by columns
+// (or rows) of C, never along k, and every element is computed by the same
+// instructions, one fused multiply-add chain over k in blocks of 256, then
+// alpha and beta. They are not bit-identical to gonum's, which rounds
+// differently (no FMA, another summation order); the two differ by a few
+// units in the last place of the larger terms, as any two BLAS
+// implementations do. Golden files recorded with gonum must therefore be
+// compared with a tolerance, or recorded with fastblas installed.
+//
+// # Threads
+//
+// A product with m·n·k below 131,072 (the MLP's 64×128×10-sized ones) runs
+// on the caller's goroutine. A larger one is cut into 4 column ranges per
+// thread, which the caller and a shared pool of worker goroutines claim one
+// at a time, so a worker that is slow to start costs nothing: the caller
+// runs whatever is left. Workers are started once; after a part they poll
+// for the next call for 1 ms (training issues its large products well
+// within that), yielding to other goroutines, and then park. Waking a
+// parked thread takes 40–100 µs on our virtual machines, as long as the
+// whole product, which is why they poll.
+//
+// When other processes keep the other cores busy, a second thread is a
+// loss: workers start late, and while they poll they take CPU time from the
+// caller. So when the workers of a call ran less than a quarter of its
+// parts, the next 256 large calls run on the caller's goroutine alone; one
+// call in 257 probes whether the cores are free again. Results do not
+// depend on any of this.
 //
 // # CPU requirements
 //
-// The kernels need AVX2 and FMA (Intel Haswell, AMD Excavator and later),
-// detected at run time with golang.org/x/sys/cpu. On CPUs without them, on
-// other architectures and in builds with the purego tag, Sgemm and Dgemm
-// call gonum's code: same results as without fastblas, same speed.
-// Accelerated reports which path is in use. All other BLAS routines are
-// always gonum's.
+// The kernels need amd64 with AVX2 and FMA (Intel Haswell, AMD Excavator
+// and later), detected at run time with golang.org/x/sys/cpu. On CPUs
+// without them, on other architectures and in builds with the purego tag,
+// Sgemm and Dgemm call gonum's code: same results as without fastblas, same
+// speed. Accelerated reports which path is in use. All other BLAS routines
+// are always gonum's.
 //
 // # Cost
 //
-// A call allocates nothing once its goroutines' packing buffers have
-// grown to the largest problem seen (at most about 1.2 MiB per goroutine
-// for float32). Products with m·n·k below 131,072 run on the caller's
-// goroutine; larger ones are shared with a fixed pool of worker goroutines
-// that is started once and parked when idle.
+// A call allocates nothing once the packing buffers of its goroutines have
+// grown to the largest problem seen (at most 1 MiB of B plus 6 KiB of A
+// per goroutine for float32); they are kept for the life of the
+// Implementation, not in a sync.Pool that every garbage collection would
+// empty.
+//
+// # OpenBLAS
+//
+// Built with the openblas tag and cgo (Debian: apt-get install
+// libopenblas-dev; go build -tags openblas), the package also provides
+// InstallOpenBLAS, which installs an OpenBLAS type whose Sgemm and Dgemm
+// call cblas_sgemm and cblas_dgemm. OpenBLAS is faster on tiny products and
+// uses AVX-512 where present; fastblas is as fast or faster on the MLP's
+// large ones and needs no C toolchain. OpenBLAS's results depend on its
+// version, the CPU and its thread count; fastblas's determinism guarantees
+// do not extend to it.
 package fastblas
