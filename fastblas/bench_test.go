@@ -29,6 +29,9 @@ func benchImpls() []struct {
 		blas.Float64
 	}
 } {
+	// What machines without AVX-512 run.
+	avx2 := New(WithThreads(1))
+	avx2.useAVX512(false)
 	return []struct {
 		name string
 		impl interface {
@@ -39,6 +42,7 @@ func benchImpls() []struct {
 		{"gonum", gonum.Implementation{}},
 		{"fastblas-1thread", New(WithThreads(1))},
 		{"fastblas-2threads", New(WithThreads(2))},
+		{"fastblas-avx2-1thread", avx2},
 	}
 }
 

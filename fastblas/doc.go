@@ -1,6 +1,6 @@
 // Package fastblas is a faster BLAS for Gorgonia: gonum's pure-Go
 // implementation with Sgemm and Dgemm replaced by cache-blocked AVX2+FMA
-// assembly kernels that use several cores, without cgo.
+// (and AVX-512) assembly kernels that use several cores, without cgo.
 //
 // # Why
 //
@@ -8,7 +8,7 @@
 // Sgemm reaches 10–15 GFLOP/s on one core of our 2-core machines and uses a
 // second core only when ceil(m/64)·ceil(n/64) ≥ 4, which the MNIST MLP's
 // forward product (64×784 · 784×128) is not. fastblas runs that product at
-// about 90 GFLOP/s on one core (the kernel's peak there is 109), and splits
+// about 95 GFLOP/s on one core with AVX2 and 140 with AVX-512, and splits
 // it over the free cores; see BenchmarkSgemm.
 //
 // # Installing it
@@ -70,8 +70,12 @@
 // # CPU requirements
 //
 // The kernels need amd64 with AVX2 and FMA (Intel Haswell, AMD Excavator
-// and later), detected at run time with golang.org/x/sys/cpu. On CPUs
-// without them, on other architectures and in builds with the purego tag,
+// and later), detected at run time with golang.org/x/sys/cpu. Where the CPU
+// and the operating system also support AVX-512F, products with more
+// columns than 16 (float32) or 8 (float64) use AVX-512 kernels that do
+// twice the work per instruction; they compute every element with the same
+// sequence of operations as the AVX2 ones, so results are the same bit for
+// bit with and without AVX-512. On CPUs without AVX2 and FMA, on other architectures and in builds with the purego tag,
 // Sgemm and Dgemm call gonum's code: same results as without fastblas, same
 // speed. Accelerated reports which path is in use. All other BLAS routines
 // are always gonum's.
@@ -80,7 +84,7 @@
 //
 // A call allocates nothing once the packing buffers of its goroutines have
 // grown to the largest problem seen (at most 1 MiB of B plus 6 KiB of A
-// per goroutine for float32); they are kept for the life of the
+// per goroutine for float32, 2 MiB with AVX-512); they are kept for the life of the
 // Implementation, not in a sync.Pool that every garbage collection would
 // empty.
 //

@@ -203,6 +203,11 @@ func testAgainstReference[T float](t *testing.T, tol float64) {
 	forced := New(WithThreads(3))
 	forced.forceSplit = true
 	impls["3threads-always-split"] = forced
+	// The AVX2 kernels, also where the CPU has AVX-512.
+	avx2 := New(WithThreads(2))
+	avx2.useAVX512(false)
+	avx2.forceSplit = true
+	impls["2threads-avx2"] = avx2
 	seed := uint64(1)
 	for _, s := range shapes {
 		for _, tA := range transposes {
@@ -253,6 +258,12 @@ func testDeterminism[T float](t *testing.T) {
 	split := New(WithThreads(2))
 	split.forceSplit = true
 	others = append(others, split)
+	// The AVX2 and AVX-512 kernels must agree bit for bit too.
+	for _, threads := range []int{1, 2} {
+		avx2 := New(WithThreads(threads))
+		avx2.useAVX512(false)
+		others = append(others, avx2)
+	}
 	for i, s := range shapes {
 		for _, tA := range transposes {
 			for _, tB := range transposes {
@@ -261,8 +272,8 @@ func testDeterminism[T float](t *testing.T) {
 				for _, impl := range others {
 					for rep := 0; rep < 3; rep++ {
 						if got := p.run(impl); !equalBits(got, want) {
-							t.Fatalf("%s %s%s: %d threads (forceSplit %v), call %d: not bit-identical to 1 thread",
-								s.name, trans(tA), trans(tB), impl.Threads(), impl.forceSplit, rep)
+							t.Fatalf("%s %s%s: %d threads (forceSplit %v, nr %d), call %d: not bit-identical to 1 thread (nr %d)",
+								s.name, trans(tA), trans(tB), impl.Threads(), impl.forceSplit, impl.s32.nr, rep, one.s32.nr)
 						}
 					}
 				}

@@ -2,6 +2,7 @@ package fastblas
 
 import (
 	"sync"
+	"unsafe"
 
 	"github.com/adamant-ml/adamant/fastblas/internal/asm"
 )
@@ -27,12 +28,24 @@ type kernelSpec[T float] struct {
 	// nc columns of packed B (kc×nc, 1 MiB) stay in L2.
 	nc     int
 	kernel func(k int, a *T, ars, aps int, b, c *T, ldc int, alpha, beta T, load int)
+	// packRows copies the rows of a full panel of B (nr values each).
+	packRows func(dst, src unsafe.Pointer, rows, stride int)
 }
 
+// The AVX2 kernels, and the AVX-512 ones with panels of B twice as wide.
+// Both compute every element with the same instructions, so they give
+// bit-identical results; the AVX-512 ones do twice the work per
+// instruction.
 var (
-	spec32 = kernelSpec[float32]{nr: 16, kc: 256, mc: 240, nc: 1024, kernel: asm.Sgemm6x16}
-	spec64 = kernelSpec[float64]{nr: 8, kc: 256, mc: 120, nc: 512, kernel: asm.Dgemm6x8}
+	spec32 = kernelSpec[float32]{nr: 16, kc: 256, mc: 240, nc: 1024, kernel: asm.Sgemm6x16, packRows: asm.PackRows64}
+	spec64 = kernelSpec[float64]{nr: 8, kc: 256, mc: 120, nc: 512, kernel: asm.Dgemm6x8, packRows: asm.PackRows64}
+
+	spec32AVX512 = kernelSpec[float32]{nr: 32, kc: 256, mc: 240, nc: 1024, kernel: asm.Sgemm6x32AVX512, packRows: asm.PackRows128AVX512}
+	spec64AVX512 = kernelSpec[float64]{nr: 16, kc: 256, mc: 120, nc: 512, kernel: asm.Dgemm6x16AVX512, packRows: asm.PackRows128AVX512}
 )
+
+// maxNR is the widest panel of B of all kernels (float32, AVX-512).
+const maxNR = 32
 
 // gemmArgs is one validated gemm call.
 type gemmArgs[T float] struct {
@@ -56,7 +69,7 @@ type workspace[T float] struct {
 	// tile receives the micro-kernel's output for blocks on the right and
 	// bottom edges of C, so that the kernel (and with it the rounding) is
 	// the same for every element.
-	tile [mr * 16]T
+	tile [mr * maxNR]T
 	// job describes a parallel call while this workspace is its caller's.
 	job job[T]
 }
@@ -219,7 +232,7 @@ func (ws *workspace[T]) gemm(sp *kernelSpec[T], g *gemmArgs[T], i0, i1, j0, j1 i
 		ncur := min(sp.nc, n-jc)
 		for pc := 0; pc < g.k; pc += sp.kc {
 			kcur := min(sp.kc, g.k-pc)
-			ws.packBlockB(sp.nr, g, pc, kcur, j0+jc, ncur)
+			ws.packBlockB(sp, g, pc, kcur, j0+jc, ncur)
 			// The first depth block applies beta; later ones add to C.
 			beta, load := T(1), 1
 			if pc == 0 {

@@ -1,10 +1,6 @@
 package fastblas
 
-import (
-	"unsafe"
-
-	"github.com/adamant-ml/adamant/fastblas/internal/asm"
-)
+import "unsafe"
 
 // grow returns buf with length n, reallocating only when its capacity is
 // too small, so a workspace reaches its final size after a few calls.
@@ -42,7 +38,8 @@ func (ws *workspace[T]) packEdgeA(g *gemmArgs[T], i, rows, p0, kcur int) {
 // into ws.packB as consecutive kcur×nr panels, each stored row by row (the
 // nr values the kernel loads for one k are adjacent). The last panel is
 // padded with zero columns.
-func (ws *workspace[T]) packBlockB(nr int, g *gemmArgs[T], p0, kcur, j0, ncur int) {
+func (ws *workspace[T]) packBlockB(sp *kernelSpec[T], g *gemmArgs[T], p0, kcur, j0, ncur int) {
+	nr := sp.nr
 	panels := (ncur + nr - 1) / nr
 	ws.packB = grow(ws.packB, panels*nr*kcur)
 	b, ldb := g.b, g.ldb
@@ -57,7 +54,7 @@ func (ws *workspace[T]) packBlockB(nr int, g *gemmArgs[T], p0, kcur, j0, ncur in
 			_ = b[last-1]
 			_ = panel[kcur*nr-1]
 			var z T
-			asm.PackRows64(unsafe.Pointer(&panel[0]), unsafe.Pointer(&b[p0*ldb+j]), kcur, ldb*int(unsafe.Sizeof(z)))
+			sp.packRows(unsafe.Pointer(&panel[0]), unsafe.Pointer(&b[p0*ldb+j]), kcur, ldb*int(unsafe.Sizeof(z)))
 		case !g.bTrans:
 			for p := 0; p < kcur; p++ {
 				o := (p0+p)*ldb + j

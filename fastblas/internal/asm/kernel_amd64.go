@@ -13,6 +13,10 @@ import (
 // saves the YMM registers on a context switch.
 var Available = cpu.X86.HasAVX2 && cpu.X86.HasFMA
 
+// AvailableAVX512 reports whether the AVX-512 kernels may run here as well;
+// x/sys/cpu checks that the operating system saves the ZMM registers.
+var AvailableAVX512 = Available && cpu.X86.HasAVX512F
+
 // Sgemm6x16 computes a 6×16 block of C from a 6×k block of A, whose
 // element (r, p) is at a[r*ars+p*aps] (so A is read in place, transposed or
 // not, or from a packed panel), and a packed k×16 panel of B (row p at
@@ -36,3 +40,20 @@ func Dgemm6x8(k int, a *float64, ars, aps int, b, c *float64, ldc int, alpha, be
 //
 //go:noescape
 func PackRows64(dst, src unsafe.Pointer, rows, stride int)
+
+// Sgemm6x32AVX512 is Sgemm6x16 with 6×32 blocks in ZMM registers (B panels
+// of 32 columns); it computes every element exactly as Sgemm6x16 does.
+//
+//go:noescape
+func Sgemm6x32AVX512(k int, a *float32, ars, aps int, b, c *float32, ldc int, alpha, beta float32, load int)
+
+// Dgemm6x16AVX512 is Dgemm6x8 with 6×16 blocks in ZMM registers.
+//
+//go:noescape
+func Dgemm6x16AVX512(k int, a *float64, ars, aps int, b, c *float64, ldc int, alpha, beta float64, load int)
+
+// PackRows128AVX512 is PackRows64 for runs of 128 bytes: panels of B for
+// the AVX-512 kernels.
+//
+//go:noescape
+func PackRows128AVX512(dst, src unsafe.Pointer, rows, stride int)
