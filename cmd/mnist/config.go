@@ -201,7 +201,7 @@ func registerTrainFlags(fs *flag.FlagSet, c *config) []flagGroup {
 	fs.IntVar(&c.BatchSize, "batch-size", c.BatchSize, "mini-batch size, ≥ 1")
 	fs.Uint64Var(&c.Seed, "seed", c.Seed, "seed for initialisation, shuffling, dropout and augmentation")
 	fs.IntVar(&c.Threads, "threads", c.Threads, "CPU threads (GOMAXPROCS and matrix multiplication), ≥ 1; default: the number of CPUs")
-	fs.StringVar(&c.BLAS, "blas", c.BLAS, "matrix multiplication: fast (our AVX2 kernels, multi-threaded) or gonum")
+	fs.StringVar(&c.BLAS, "blas", c.BLAS, "matrix multiplication: fast (our AVX2/AVX-512 kernels, multi-threaded), gonum (Gorgonia's default), or openblas (builds with -tags openblas)")
 
 	fs.StringVar(&c.Out, "out", c.Out, "run directory (default runs/<command>-<time>)")
 	fs.StringVar(&c.Resume, "resume", c.Resume, "resume from a checkpoint written by a previous run (its last.ckpt)")
@@ -276,7 +276,7 @@ func (c *config) validate() error {
 		{c.Epochs < 1, "epochs", c.Epochs, "≥ 1"},
 		{c.BatchSize < 1, "batch-size", c.BatchSize, "≥ 1"},
 		{c.Threads < 1, "threads", c.Threads, "≥ 1"},
-		{c.BLAS != "fast" && c.BLAS != "gonum", "blas", c.BLAS, "fast or gonum"},
+		{blasInstallers[c.BLAS] == nil, "blas", c.BLAS, blasNames()},
 		{c.Progress != "auto" && c.Progress != "bar" && c.Progress != "plain" && c.Progress != "none", "progress", c.Progress, "auto, bar, plain or none"},
 	}
 	for _, ch := range checks {
@@ -299,6 +299,16 @@ func (c *config) validate() error {
 		}
 	}
 	return nil
+}
+
+// blasNames lists the -blas values this build accepts.
+func blasNames() string {
+	names := make([]string, 0, len(blasInstallers))
+	for n := range blasInstallers {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return strings.Join(names, ", ")
 }
 
 func fmtValue(v any) string {

@@ -66,13 +66,19 @@ func loadData(ctx context.Context, c *config, progress io.Writer) (*mnistData, e
 	return d, nil
 }
 
+// blasInstallers are the values of -blas and how to install each; gonum,
+// Gorgonia's default, needs nothing. A build with the openblas tag adds
+// "openblas".
+var blasInstallers = map[string]func(threads int){
+	"gonum": func(int) {},
+	"fast":  func(threads int) { fastblas.Install(fastblas.WithThreads(threads)) },
+}
+
 // setThreads applies -threads and -blas. The BLAS is process-wide, so it is
 // installed once, before any machine is built.
 func setThreads(c *config, blasThreads int) {
 	runtime.GOMAXPROCS(c.Threads)
-	if c.BLAS == "fast" {
-		fastblas.Install(fastblas.WithThreads(blasThreads))
-	}
+	blasInstallers[c.BLAS](blasThreads)
 }
 
 // runOutput says where a run writes and how chatty it is.
