@@ -495,8 +495,8 @@ func TestSplitWithoutHelpFallsBackToOneThread(t *testing.T) {
 		t.Fatalf("the caller ran %d of 8 parts alone", r.ran.Load())
 	}
 	impl := New(WithThreads(2))
-	if parts, _ := impl.plan(64, 128, 784, 16); parts != 8 {
-		t.Fatalf("plan(64, 128, 784) = %d parts, want 8", parts)
+	if parts, splitN := impl.plan(64, 128, 784, 16); parts != 8 || !splitN {
+		t.Fatalf("plan(64, 128, 784) = %d parts (split columns: %v), want 8 column ranges", parts, splitN)
 	}
 	impl.soloCalls.Store(soloAfterNoHelp)
 	for i := 0; i < soloAfterNoHelp; i++ {
@@ -506,5 +506,27 @@ func TestSplitWithoutHelpFallsBackToOneThread(t *testing.T) {
 	}
 	if parts, _ := impl.plan(64, 128, 784, 16); parts != 8 {
 		t.Fatalf("after %d solo calls: %d parts, want 8 again", soloAfterNoHelp, parts)
+	}
+}
+
+func TestPlan(t *testing.T) {
+	impl := New(WithThreads(2))
+	for _, c := range []struct {
+		m, n, k, nr int
+		parts       int
+		splitN      bool
+	}{
+		{64, 128, 784, 16, 8, true},   // forward, AVX2
+		{64, 128, 784, 32, 4, true},   // forward, AVX-512: 4 column tiles still beat 8 row ranges
+		{784, 128, 64, 32, 4, true},   // weight gradient
+		{784, 16, 64, 16, 8, false},   // one column tile: row ranges
+		{64, 10, 128, 16, 1, false},   // small: one goroutine
+		{6, 16, 100000, 16, 1, false}, // one tile
+	} {
+		parts, splitN := impl.plan(c.m, c.n, c.k, c.nr)
+		if parts != c.parts || (parts > 1 && splitN != c.splitN) {
+			t.Errorf("plan(%d, %d, %d, nr %d) = %d parts, split columns %v; want %d, %v",
+				c.m, c.n, c.k, c.nr, parts, splitN, c.parts, c.splitN)
+		}
 	}
 }

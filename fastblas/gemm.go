@@ -166,20 +166,23 @@ const partsPerThread = 4
 
 // soloAfterNoHelp is how many large calls run on the caller's goroutine
 // alone after a split call in which the workers ran less than a quarter of
-// the parts. That happens when other processes keep the other cores busy
-// (or other callers keep the workers busy): the workers then wake late,
-// and while they spin they take CPU time from the caller's thread, so that
-// on a 2-core machine running another training job one thread was 1.4
-// times as fast as two. Every soloAfterNoHelp calls one split call probes
-// whether the cores are free again; at about 0.15 ms per large call, that
-// is every 40 ms or so.
+// the parts although they were awake. That happens when other processes
+// keep the other cores busy (or other callers keep the workers busy): the
+// operating system then runs the workers late, and while they poll they
+// take CPU time from the caller's thread, so that on a 2-core machine
+// running another training job one thread was 1.4 times as fast as two.
+// After soloAfterNoHelp calls, a split call wakes the workers again, and
+// the call after it tells whether the cores are free; at about 0.1 ms per
+// large call, that is every 25 ms or so.
 const soloAfterNoHelp = 256
 
 // plan decides how many parts a call is split into, and along which
-// dimension. Column ranges are preferred: each part packs only its own
-// columns of B and reads A in place, so nothing is done twice, whereas
-// every row range packs all of B. Row ranges are used when C has too few
-// column tiles to go round. k is never split, so that every element of C
+// dimension. Column ranges are preferred even when there are fewer of them
+// than partsPerThread asks for: each part packs only its own columns of B
+// and reads A in place, so nothing is done twice, whereas every row range
+// packs all of B (eight row ranges made the 64×128×784 product slower on
+// two threads than on one). Row ranges are used only when C has fewer
+// column tiles than threads. k is never split, so that every element of C
 // is summed in the same order whatever the number of threads.
 func (impl *Implementation) plan(m, n, k, nr int) (parts int, splitN bool) {
 	if impl.threads <= 1 || (m*n*k < impl.smallWork && !impl.forceSplit) {
@@ -190,7 +193,7 @@ func (impl *Implementation) plan(m, n, k, nr int) (parts int, splitN bool) {
 	}
 	want := impl.threads * partsPerThread
 	tilesM, tilesN := (m+mr-1)/mr, (n+nr-1)/nr
-	splitN = tilesN >= min(want, tilesM)
+	splitN = tilesN >= min(impl.threads, tilesM)
 	tiles := tilesM
 	if splitN {
 		tiles = tilesN

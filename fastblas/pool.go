@@ -85,7 +85,8 @@ func init() {
 // helpers workers. Parts the workers have not claimed by the time the
 // caller is free again are run by the caller, so a slow wake-up costs no
 // more than running single-threaded. It reports whether the workers were
-// of use: whether they ran at least a quarter of the parts.
+// of use: whether they ran at least a quarter of the parts, or had to be
+// woken for this call (and so could not be expected to).
 func runSplit(r runner, helpers int) (helped bool) {
 	st := r.state()
 	st.next.Store(0)
@@ -97,7 +98,8 @@ func runSplit(r runner, helpers int) (helped bool) {
 	}
 	pool.jobs = append(pool.jobs, r)
 	pool.queued.Store(int32(len(pool.jobs)))
-	for n := min(pool.sleeping, helpers); n > 0; n-- {
+	woken := min(pool.sleeping, helpers)
+	for n := woken; n > 0; n-- {
 		pool.sleeping--
 		pool.wake <- struct{}{}
 	}
@@ -118,7 +120,9 @@ func runSplit(r runner, helpers int) (helped bool) {
 			runtime.Gosched()
 		}
 	}
-	return 4*(st.parts-own) >= st.parts
+	// Workers that had to be woken are not judged: waking takes longer than
+	// a product, but once awake they poll, and the next call tells.
+	return woken > 0 || 4*(st.parts-own) >= st.parts
 }
 
 // grab returns a queued call with unclaimed parts, registered as helped.
