@@ -51,21 +51,27 @@
 // # Threads
 //
 // A product with m·n·k below 131,072 (the MLP's 64×128×10-sized ones) runs
-// on the caller's goroutine. A larger one is cut into 4 column ranges per
-// thread, which the caller and a shared pool of worker goroutines claim one
-// at a time, so a worker that is slow to start costs nothing: the caller
-// runs whatever is left. Workers are started once; after a part they poll
-// for the next call for 1 ms (training issues its large products well
-// within that), yielding to other goroutines, and then park. Waking a
-// parked thread takes 40–100 µs on our virtual machines, as long as the
+// on the caller's goroutine. A larger one is cut into column ranges (up to
+// 4 per thread), which the caller and a shared pool of worker goroutines
+// claim one at a time, so a worker that is slow to start costs nothing: the
+// caller runs whatever is left. Workers are started once; after a part
+// they poll for the next call for 1 ms (training issues its large products
+// well within that), with the PAUSE spin-wait hint between polls and
+// yielding to other goroutines now and then, and then park. Waking a
+// parked thread took 40–300 µs on our virtual machines, longer than the
 // whole product, which is why they poll.
 //
-// When other processes keep the other cores busy, a second thread is a
-// loss: workers start late, and while they poll they take CPU time from the
-// caller. So when the workers of a call ran less than a quarter of its
-// parts, the next 256 large calls run on the caller's goroutine alone; one
-// call in 257 probes whether the cores are free again. Results do not
-// depend on any of this.
+// A second thread is not always faster. When other processes keep the
+// other core busy, the operating system runs a worker late and its polling
+// takes CPU time from the caller; and when the caller's core has just
+// written the operands, moving them to the worker's core can cost what the
+// second core saves. So each Implementation times its large calls both
+// ways, split and on the caller alone, and uses the faster; every 128
+// calls it runs 8 the other way to follow the machine. On our 2-core
+// machines, splitting made the MLP's two large products about 1.6 times as
+// fast when the other core was idle, and was dropped within a few calls
+// while another training job ran. WithThreads(1) turns all of this off.
+// Results never depend on it: see above.
 //
 // # CPU requirements
 //

@@ -2,7 +2,6 @@ package fastblas
 
 import (
 	"runtime"
-	"sync/atomic"
 
 	"github.com/adamant-ml/adamant/fastblas/internal/asm"
 	"gonum.org/v1/gonum/blas"
@@ -32,9 +31,8 @@ type Implementation struct {
 	// forceSplit, for tests, splits every call that has two tiles or more,
 	// whatever its size and whether workers helped before.
 	forceSplit bool
-	// soloCalls counts down the large calls that run unsplit because a
-	// recent split call was held up by its workers (see soloAfterHeldUp).
-	soloCalls atomic.Int64
+	// choose decides whether large calls are split (see chooser).
+	choose *chooser
 
 	ws32 freeList[float32]
 	ws64 freeList[float64]
@@ -72,6 +70,7 @@ func New(opts ...Option) *Implementation {
 		threads:   runtime.GOMAXPROCS(0),
 		asm:       asm.Available,
 		smallWork: defaultSmallWork,
+		choose:    newChooser(),
 	}
 	for _, opt := range opts {
 		if opt != nil {

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/gonum"
@@ -479,33 +480,58 @@ type countingRunner struct {
 	ran atomic.Int32
 }
 
-func (c *countingRunner) state() *jobState { return &c.jobState }
-func (c *countingRunner) runPart(int)      { c.ran.Add(1) }
+func (c *countingRunner) state() *jobState               { return &c.jobState }
+func (c *countingRunner) runPart(int, *workerWorkspaces) { c.ran.Add(1) }
 
-// TestSplitWithoutHelpFallsBackToOneThread checks the guard against busy
-// machines: a split call whose workers ran (almost) nothing makes the next
-// soloAfterNoHelp large calls run unsplit, and then splitting resumes.
-func TestSplitWithoutHelpFallsBackToOneThread(t *testing.T) {
+// TestRunSplitRunsEveryPart checks that the caller runs every part no
+// worker claims (here: none may help).
+func TestRunSplitRunsEveryPart(t *testing.T) {
 	r := &countingRunner{}
 	r.parts = 8
-	if runSplit(r, 0) {
-		t.Error("runSplit with no helpers reported that the workers helped")
+	runSplit(r, 0)
+	if r.ran.Load() != 8 || r.done.Load() != 8 {
+		t.Fatalf("ran %d parts, done %d, want 8", r.ran.Load(), r.done.Load())
 	}
-	if r.ran.Load() != 8 {
-		t.Fatalf("the caller ran %d of 8 parts alone", r.ran.Load())
-	}
-	impl := New(WithThreads(2))
-	if parts, splitN := impl.plan(64, 128, 784, 16); parts != 8 || !splitN {
-		t.Fatalf("plan(64, 128, 784) = %d parts (split columns: %v), want 8 column ranges", parts, splitN)
-	}
-	impl.soloCalls.Store(soloAfterNoHelp)
-	for i := 0; i < soloAfterNoHelp; i++ {
-		if parts, _ := impl.plan(64, 128, 784, 16); parts != 1 {
-			t.Fatalf("call %d after a call without help: %d parts, want 1", i, parts)
+}
+
+// TestChooserFollowsTheFasterWay checks the choice between split and solo
+// calls: split first, solo probed early, then whichever was faster, with
+// the other probed again every probeEvery calls; unmeasured calls count
+// for nothing.
+func TestChooserFollowsTheFasterWay(t *testing.T) {
+	c := newChooser()
+	run := func(n int, splitTook, soloTook time.Duration, measured bool) (splits int) {
+		for i := 0; i < n; i++ {
+			split := c.next()
+			d := soloTook
+			if split {
+				d, splits = splitTook, splits+1
+			}
+			c.record(split, measured, d, 1000)
 		}
+		return splits
 	}
-	if parts, _ := impl.plan(64, 128, 784, 16); parts != 8 {
-		t.Fatalf("after %d solo calls: %d parts, want 8 again", soloAfterNoHelp, parts)
+	// Split is twice as fast: after the first probe, only probes are solo.
+	if got := run(probeLen+1, time.Millisecond, 2*time.Millisecond, true); got != probeLen+1 {
+		t.Fatalf("first %d calls: %d split, want all", probeLen+1, got)
+	}
+	if got := run(probeLen, time.Millisecond, 2*time.Millisecond, true); got != 0 {
+		t.Fatalf("first probe: %d of %d calls split, want 0", got, probeLen)
+	}
+	if got := run(1000, time.Millisecond, 2*time.Millisecond, true); got < 1000-1000/probeEvery*probeLen-probeLen {
+		t.Fatalf("split twice as fast: %d of 1000 calls split", got)
+	}
+	// Now solo is three times as fast: the chooser switches at the next
+	// probe and then splits only to probe.
+	run(2*probeEvery, 3*time.Millisecond, time.Millisecond, true)
+	if got := run(1000, 3*time.Millisecond, time.Millisecond, true); got > 1000/probeEvery*probeLen+probeLen {
+		t.Fatalf("solo three times as fast: %d of 1000 calls split", got)
+	}
+	// Unmeasured calls change nothing.
+	before := c.perWork
+	run(100, time.Nanosecond, time.Hour, false)
+	if c.perWork != before {
+		t.Fatalf("unmeasured calls changed the means from %v to %v", before, c.perWork)
 	}
 }
 

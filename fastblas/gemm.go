@@ -2,6 +2,7 @@ package fastblas
 
 import (
 	"sync"
+	"time"
 	"unsafe"
 
 	"github.com/adamant-ml/adamant/fastblas/internal/asm"
@@ -105,16 +106,23 @@ type job[T float] struct {
 	jobState
 	g      gemmArgs[T]
 	sp     *kernelSpec[T]
-	fl     *freeList[T]
 	splitN bool
+	// own is the caller's workspace, which holds this job.
+	own *workspace[T]
 }
 
 func (j *job[T]) state() *jobState { return &j.jobState }
 
-// runPart runs one part with a workspace of its own, on whichever goroutine
-// claimed it.
-func (j *job[T]) runPart(part int) {
-	ws := j.fl.get()
+// runPart runs one part, with the caller's workspace when mine is nil and
+// with the worker's own otherwise. Each goroutine keeps to one workspace so
+// that its packing buffers stay in its core's cache: handing them from
+// core to core through the free list made two threads no faster than one
+// in a training loop.
+func (j *job[T]) runPart(part int, mine *workerWorkspaces) {
+	ws := j.own
+	if mine != nil {
+		ws = workerWorkspace[T](mine)
+	}
 	g, parts := &j.g, int(j.parts)
 	if j.splitN {
 		j0, j1 := partRange(g.n, j.sp.nr, parts, part)
@@ -123,7 +131,29 @@ func (j *job[T]) runPart(part int) {
 		i0, i1 := partRange(g.m, mr, parts, part)
 		ws.gemm(j.sp, g, i0, i1, 0, g.n)
 	}
-	j.fl.put(ws)
+}
+
+// workerWorkspaces are one worker goroutine's workspaces.
+type workerWorkspaces struct {
+	ws32 *workspace[float32]
+	ws64 *workspace[float64]
+}
+
+// workerWorkspace returns w's workspace for T, creating it on first use.
+func workerWorkspace[T float](w *workerWorkspaces) *workspace[T] {
+	var zero T
+	switch any(zero).(type) {
+	case float32:
+		if w.ws32 == nil {
+			w.ws32 = new(workspace[float32])
+		}
+		return any(w.ws32).(*workspace[T])
+	default:
+		if w.ws64 == nil {
+			w.ws64 = new(workspace[float64])
+		}
+		return any(w.ws64).(*workspace[T])
+	}
 }
 
 // partRange returns the part-th of parts ranges of [0, n) cut at multiples
@@ -141,21 +171,27 @@ func gemm[T float](impl *Implementation, fl *freeList[T], sp *kernelSpec[T], g g
 		scaleC(&g)
 		return
 	}
+	large := g.m*g.n*g.k >= impl.smallWork && impl.threads > 1
+	var start time.Time
+	if large {
+		start = time.Now()
+	}
 	parts, splitN := impl.plan(g.m, g.n, g.k, sp.nr)
 	ws := fl.get()
+	measured := true
 	if parts == 1 {
 		ws.gemm(sp, &g, 0, g.m, 0, g.n)
-		fl.put(ws)
-		return
+	} else {
+		j := &ws.job
+		j.g, j.sp, j.own, j.parts, j.splitN = g, sp, ws, int32(parts), splitN
+		measured = runSplit(j, min(parts, impl.threads, maxHelpers+1)-1)
+		// Drop the references to the caller's matrices.
+		j.g, j.own = gemmArgs[T]{}, nil
 	}
-	j := &ws.job
-	j.g, j.sp, j.fl, j.parts, j.splitN = g, sp, fl, int32(parts), splitN
-	if !runSplit(j, min(parts, impl.threads, maxHelpers+1)-1) && !impl.forceSplit {
-		impl.soloCalls.Store(soloAfterNoHelp)
-	}
-	// Drop the references to the caller's matrices.
-	j.g = gemmArgs[T]{}
 	fl.put(ws)
+	if large {
+		impl.choose.record(parts > 1, measured, time.Since(start), g.m*g.n*g.k)
+	}
 }
 
 // partsPerThread is how many parts a split call has per thread. Parts are
@@ -163,18 +199,6 @@ func gemm[T float](impl *Implementation, fl *freeList[T], sp *kernelSpec[T], g g
 // the operating system deschedules (other processes, a second core that is
 // busy) holds up the call by at most one part, not by half of it.
 const partsPerThread = 4
-
-// soloAfterNoHelp is how many large calls run on the caller's goroutine
-// alone after a split call in which the workers ran less than a quarter of
-// the parts although they were awake. That happens when other processes
-// keep the other cores busy (or other callers keep the workers busy): the
-// operating system then runs the workers late, and while they poll they
-// take CPU time from the caller's thread, so that on a 2-core machine
-// running another training job one thread was 1.4 times as fast as two.
-// After soloAfterNoHelp calls, a split call wakes the workers again, and
-// the call after it tells whether the cores are free; at about 0.1 ms per
-// large call, that is every 25 ms or so.
-const soloAfterNoHelp = 256
 
 // plan decides how many parts a call is split into, and along which
 // dimension. Column ranges are preferred even when there are fewer of them
@@ -188,7 +212,7 @@ func (impl *Implementation) plan(m, n, k, nr int) (parts int, splitN bool) {
 	if impl.threads <= 1 || (m*n*k < impl.smallWork && !impl.forceSplit) {
 		return 1, false
 	}
-	if !impl.forceSplit && impl.soloCalls.Load() > 0 && impl.soloCalls.Add(-1) >= 0 {
+	if !impl.forceSplit && !impl.choose.next() {
 		return 1, false
 	}
 	want := impl.threads * partsPerThread

@@ -1,6 +1,7 @@
 package fastblas
 
 import (
+	"github.com/adamant-ml/adamant/fastblas/internal/asm"
 	"runtime"
 	"slices"
 	"sync"
@@ -21,17 +22,18 @@ const maxHelpers = 255
 // so goroutines that have work run first.
 const spinTime = time.Millisecond
 
-// Spinning polls atomic counters; these spacings (in polls of a few
-// nanoseconds) keep the expensive steps rare: a worker retries a queued
+// Spinning polls atomic counters, with a PAUSE instruction (tens of
+// nanoseconds) between polls; these spacings, in polls, keep the expensive
+// steps rare: a worker retries a queued
 // call it could not join after retryPolls, reads the clock every
 // checkPolls, and every yieldPolls it (or a waiting caller) calls
 // runtime.Gosched, so that goroutines queued on its P still run, but not
 // so often that the scheduler's global lock, which Gosched takes, slows
 // down the goroutines that do the training.
 const (
-	retryPolls = 1 << 10
+	retryPolls = 1 << 5
 	checkPolls = 1 << 4
-	yieldPolls = 1 << 14
+	yieldPolls = 1 << 10
 )
 
 // jobState is the part of a split call the pool sees: parts are claimed
@@ -48,18 +50,20 @@ type jobState struct {
 // runner is a split call: its state and a way to run one part.
 type runner interface {
 	state() *jobState
-	runPart(part int)
+	// runPart runs a part with the worker's workspaces w, or with the
+	// caller's when w is nil.
+	runPart(part int, w *workerWorkspaces)
 }
 
-// help runs unclaimed parts of r until none is left, and returns how many
-// it ran.
-func help(r runner, st *jobState) (ran int32) {
+// help runs unclaimed parts of r with the workspaces w (nil for the
+// caller) until none is left, and returns how many it ran.
+func help(r runner, st *jobState, w *workerWorkspaces) (ran int32) {
 	for {
 		p := st.next.Add(1) - 1
 		if p >= st.parts {
 			return ran
 		}
-		r.runPart(int(p))
+		r.runPart(int(p), w)
 		st.done.Add(1)
 		ran++
 	}
@@ -75,6 +79,8 @@ var pool struct {
 	workers  int
 	sleeping int
 	wake     chan struct{}
+	// polling counts the workers that are awake and polling for work.
+	polling atomic.Int32
 }
 
 func init() {
@@ -84,10 +90,11 @@ func init() {
 // runSplit runs all parts of r, on the calling goroutine and on up to
 // helpers workers. Parts the workers have not claimed by the time the
 // caller is free again are run by the caller, so a slow wake-up costs no
-// more than running single-threaded. It reports whether the workers were
-// of use: whether they ran at least a quarter of the parts, or had to be
-// woken for this call (and so could not be expected to).
-func runSplit(r runner, helpers int) (helped bool) {
+// more than running single-threaded. It reports whether a worker was
+// polling when the call began, that is, whether the call's duration says
+// how fast a split call is, rather than how slowly a parked thread wakes
+// (300 µs on average in a training loop on our virtual machines).
+func runSplit(r runner, helpers int) (awake bool) {
 	st := r.state()
 	st.next.Store(0)
 	st.done.Store(0)
@@ -98,14 +105,14 @@ func runSplit(r runner, helpers int) (helped bool) {
 	}
 	pool.jobs = append(pool.jobs, r)
 	pool.queued.Store(int32(len(pool.jobs)))
-	woken := min(pool.sleeping, helpers)
-	for n := woken; n > 0; n-- {
+	awake = pool.polling.Load() > 0
+	for n := min(pool.sleeping, helpers); n > 0; n-- {
 		pool.sleeping--
 		pool.wake <- struct{}{}
 	}
 	pool.mu.Unlock()
 
-	own := help(r, st)
+	help(r, st, nil)
 
 	pool.mu.Lock()
 	if i := slices.Index(pool.jobs, r); i >= 0 {
@@ -116,13 +123,12 @@ func runSplit(r runner, helpers int) (helped bool) {
 	// The remaining parts are running on workers; they take about as long
 	// as the part the caller just ran, so spinning beats parking.
 	for i := 1; st.done.Load() < st.parts || st.helpers.Load() != 0; i++ {
+		asm.Pause(1)
 		if i%yieldPolls == 0 {
 			runtime.Gosched()
 		}
 	}
-	// Workers that had to be woken are not judged: waking takes longer than
-	// a product, but once awake they poll, and the next call tells.
-	return woken > 0 || 4*(st.parts-own) >= st.parts
+	return awake
 }
 
 // grab returns a queued call with unclaimed parts, registered as helped.
@@ -139,7 +145,9 @@ func grab() runner {
 }
 
 func work() {
+	var mine workerWorkspaces
 	for {
+		pool.polling.Add(1)
 		idle := time.Now()
 		// retry counts down the polls before the next attempt to join a
 		// queued call after one failed: a call whose parts are all claimed
@@ -152,13 +160,14 @@ func work() {
 			} else if pool.queued.Load() > 0 {
 				if r := grab(); r != nil {
 					st := r.state()
-					help(r, st)
+					help(r, st, &mine)
 					st.helpers.Add(-1)
 					idle = time.Now()
 					continue
 				}
 				retry = retryPolls
 			}
+			asm.Pause(1)
 			if i%checkPolls == 0 {
 				if time.Since(idle) > spinTime {
 					break
@@ -168,6 +177,7 @@ func work() {
 				}
 			}
 		}
+		pool.polling.Add(-1)
 		pool.mu.Lock()
 		if pool.queued.Load() > 0 {
 			pool.mu.Unlock()
