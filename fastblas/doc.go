@@ -88,11 +88,12 @@
 //
 // # Cost
 //
-// A call allocates nothing once the packing buffers of its goroutines have
-// grown to the largest problem seen (at most 1 MiB of B plus 6 KiB of A
-// per goroutine for float32, 2 MiB with AVX-512); they are kept for the life of the
-// Implementation, not in a sync.Pool that every garbage collection would
-// empty.
+// A call allocates nothing once the packing buffers of the goroutines that
+// run it have grown to the largest problem seen (at most 1 MiB of B plus
+// 6 KiB of A per goroutine for float32, 2 MiB with AVX-512). Callers' buffers
+// are kept by the Implementation, workers' by the workers, for as long as
+// they live, rather than in a sync.Pool, which every garbage collection
+// would empty.
 //
 // # OpenBLAS
 //
