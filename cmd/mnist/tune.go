@@ -8,7 +8,9 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"sort"
 	"strconv"
+	"strings"
 
 	"github.com/pkg/errors"
 
@@ -120,7 +122,7 @@ func cmdTune(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		for k, v := range r.Metrics {
 			line[k] = v
 		}
-		fmt.Fprintf(stderr, "trial %d %v %s: ", r.Trial.ID, r.Trial.Params, r.Status)
+		fmt.Fprintf(stderr, "trial %d %s %s: ", r.Trial.ID, formatParams(r.Trial.Params), r.Status)
 		_ = tuning.FormatMetrics(stderr, line, "trial", t.metric, "test_accuracy", "seconds")
 	}
 	board, runErr := tuning.Run(ctx, space, strategy, objective,
@@ -137,7 +139,7 @@ func cmdTune(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			}
 		}
 		if best, ok := board.Best(); ok {
-			fmt.Fprintf(stdout, "best trial %d: %v\n", best.Trial.ID, best.Trial.Params)
+			fmt.Fprintf(stdout, "best trial %d: %s\n", best.Trial.ID, formatParams(best.Trial.Params))
 			if err := tuning.FormatMetrics(stdout, best.Metrics, t.metric, "test_loss", "test_accuracy"); err != nil {
 				return err
 			}
@@ -215,6 +217,23 @@ func trialConfig(base config, tr tuning.Trial) (config, error) {
 		return c, errors.Wrapf(err, "trial %d", tr.ID)
 	}
 	return c, nil
+}
+
+// formatParams prints a trial's parameters as the flags that reproduce it.
+func formatParams(p tuning.Params) string {
+	names := make([]string, 0, len(p))
+	for n := range p {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	var b strings.Builder
+	for i, n := range names {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		fmt.Fprintf(&b, "-%s %s", n, paramString(p[n]))
+	}
+	return b.String()
 }
 
 func paramString(v any) string {
