@@ -2,7 +2,7 @@ package callbacks
 
 // Logs holds the metrics of a batch or an epoch under Keras' key names:
 // "loss", "accuracy", "val_loss", "val_accuracy", "lr", "epoch_seconds",
-// plus any key a callback adds. A callback may add keys to the logs it is
+// "data_wait_seconds", plus any key a callback adds. A callback may add keys to the logs it is
 // handed; later callbacks and the History see them.
 type Logs map[string]float64
 
@@ -14,6 +14,10 @@ const (
 	KeyValAccuracy  = "val_accuracy"
 	KeyLR           = "lr"
 	KeyEpochSeconds = "epoch_seconds"
+	// KeyDataWaitSeconds is the time the training loop spent waiting for
+	// the loader's next batch during the epoch: near zero when the
+	// background loader keeps up, the data pipeline's cost when not.
+	KeyDataWaitSeconds = "data_wait_seconds"
 )
 
 // Snapshot is an opaque deep copy of a model's weights, made by

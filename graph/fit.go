@@ -235,8 +235,11 @@ func (l *fitLoop) runEpoch(loader *datasets.Loader, epoch, skip int, batchLogs c
 	defer it.Close()
 	var lossSum float64
 	var correct, rows int
+	var dataWait time.Duration
 	for batch := 0; ; batch++ {
+		waitStart := time.Now()
 		b, ok := it.Next()
+		dataWait += time.Since(waitStart)
 		if !ok {
 			break
 		}
@@ -297,6 +300,7 @@ func (l *fitLoop) runEpoch(loader *datasets.Loader, epoch, skip int, batchLogs c
 		epochLogs[callbacks.KeyValAccuracy] = met.Accuracy
 	}
 	epochLogs[callbacks.KeyEpochSeconds] = time.Since(start).Seconds()
+	epochLogs[callbacks.KeyDataWaitSeconds] = dataWait.Seconds()
 	l.state.Logs = epochLogs
 	l.state.Batch = l.pos.Batches - 1
 	if err := l.hook("OnEpochEnd", callbacks.Callback.OnEpochEnd); err != nil {

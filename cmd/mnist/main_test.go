@@ -87,7 +87,7 @@ func TestTrainEndToEnd(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
 	}
-	epochLine := regexp.MustCompile(`^epoch=\d+ loss=\S+ accuracy=\S+ val_loss=\S+ val_accuracy=\S+ lr=\S+ epoch_seconds=\S+$`)
+	epochLine := regexp.MustCompile(`^epoch=\d+ loss=\S+ accuracy=\S+ val_loss=\S+ val_accuracy=\S+ lr=\S+ epoch_seconds=\S+ data_wait_seconds=\S+$`)
 	var epochs int
 	for _, l := range strings.Split(stdout, "\n") {
 		if strings.HasPrefix(l, "epoch=") {

@@ -32,7 +32,7 @@ const (
 )
 
 // epochKeys is the order of the per-epoch line's fields.
-var epochKeys = []string{"epoch", callbacks.KeyLoss, callbacks.KeyAccuracy, callbacks.KeyValLoss, callbacks.KeyValAccuracy, callbacks.KeyLR, callbacks.KeyEpochSeconds}
+var epochKeys = []string{"epoch", callbacks.KeyLoss, callbacks.KeyAccuracy, callbacks.KeyValLoss, callbacks.KeyValAccuracy, callbacks.KeyLR, callbacks.KeyEpochSeconds, callbacks.KeyDataWaitSeconds}
 
 // mnistData is MNIST split the way a config asks: training, validation
 // (nil without -val-fraction) and test sets.
