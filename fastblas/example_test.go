@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/adamant-ml/adamant/fastblas"
+	"gonum.org/v1/gonum/blas"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 )
@@ -29,4 +30,16 @@ func ExampleInstall() {
 	}
 	fmt.Println(c.Value().Data())
 	// Output: [4 5 10 11]
+}
+
+// An Implementation can also be used directly through gonum's blas.Float32
+// interface, without Gorgonia: here C = A·Bᵀ for a 2×3 A and a 2×3 B.
+func ExampleNew() {
+	impl := fastblas.New(fastblas.WithThreads(1))
+	a := []float32{1, 2, 3, 4, 5, 6}
+	b := []float32{1, 0, 1, 0, 1, 0}
+	c := make([]float32, 4)
+	impl.Sgemm(blas.NoTrans, blas.Trans, 2, 2, 3, 1, a, 3, b, 3, 0, c, 2)
+	fmt.Println(c)
+	// Output: [4 2 10 5]
 }

@@ -11,9 +11,10 @@ import (
 
 // Implementation is a BLAS for Gorgonia (it satisfies gorgonia.BLAS and
 // tensor.BLAS) whose Sgemm and Dgemm run cache-blocked AVX2+FMA (and
-// AVX-512) kernels on a fixed pool of goroutines. Every other routine is gonum's,
-// through the embedded gonum.Implementation. Create it with New; it is safe
-// for concurrent use.
+// AVX-512) kernels on a fixed pool of goroutines. Every other routine is
+// gonum's, through the embedded gonum.Implementation. Create it with New
+// (the zero value works, but is plain gonum); it is safe for concurrent
+// use.
 type Implementation struct {
 	gonum.Implementation
 
@@ -26,10 +27,10 @@ type Implementation struct {
 	s32 *kernelSpec[float32]
 	s64 *kernelSpec[float64]
 	// smallWork is the m·n·k below which a call runs on the caller's
-	// goroutine only: below it, waking a worker costs more than it saves.
+	// goroutine only: below it, splitting costs more than it saves.
 	smallWork int
 	// forceSplit, for tests, splits every call that has two tiles or more,
-	// whatever its size and whether workers helped before.
+	// whatever its size and whatever choose prefers.
 	forceSplit bool
 	// choose decides whether large calls are split (see chooser).
 	choose *chooser
@@ -118,8 +119,9 @@ func Install(opts ...Option) *Implementation {
 func (impl *Implementation) Threads() int { return impl.threads }
 
 // Accelerated reports whether Sgemm and Dgemm run the assembly kernels
-// (AVX2+FMA, and AVX-512 where available; true) or gonum's code (false, on CPUs without AVX2 and FMA, on other
-// architectures, and in builds with the purego tag).
+// (AVX2+FMA, and AVX-512 where available) or, when false, gonum's code: on
+// CPUs without AVX2 and FMA, on other architectures, in builds with the
+// purego tag, and for the zero Implementation.
 func (impl *Implementation) Accelerated() bool { return impl.asm }
 
 // Sgemm computes C = alpha·op(A)·op(B) + beta·C for row-major float32

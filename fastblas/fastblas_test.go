@@ -311,6 +311,15 @@ func TestFallbackIsGonum(t *testing.T) {
 	t.Run("float64", testFallback[float64])
 }
 
+// TestZeroImplementationIsGonum checks that the zero value works, as gonum.
+func TestZeroImplementationIsGonum(t *testing.T) {
+	var impl Implementation
+	p := newProblem(9, blas.Trans, blas.NoTrans, 13, 37, 600, 1, float32(2), float32(0.5), false)
+	if got, want := p.run(&impl), p.run(gonum.Implementation{}); !equalBits(got, want) {
+		t.Fatal("the zero Implementation differs from gonum")
+	}
+}
+
 // panicMessage returns what f panics with, or nil.
 func panicMessage(f func()) (msg any) {
 	defer func() { msg = recover() }()
