@@ -114,10 +114,9 @@ type job[T float] struct {
 func (j *job[T]) state() *jobState { return &j.jobState }
 
 // runPart runs one part, with the caller's workspace when mine is nil and
-// with the worker's own otherwise. Each goroutine keeps to one workspace so
-// that its packing buffers stay in its core's cache: handing them from
-// core to core through the free list made two threads no faster than one
-// in a training loop.
+// with the worker's own otherwise. Each goroutine keeps to its workspace so
+// that its packing buffers stay in its core's cache instead of travelling
+// between cores through the free list.
 func (j *job[T]) runPart(part int, mine *workerWorkspaces) {
 	ws := j.own
 	if mine != nil {
