@@ -1,35 +1,35 @@
 package fastblas
 
 import (
-	"github.com/adamant-ml/adamant/fastblas/internal/asm"
 	"runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/adamant-ml/adamant/fastblas/internal/asm"
 )
 
 // maxHelpers bounds the worker pool, and with it the parts of one call.
 const maxHelpers = 255
 
 // spinTime is how long an idle worker keeps polling for work before it
-// parks. Waking a parked goroutine whose thread sleeps takes 40–100 µs on
-// the virtual machines we measured, as long as the whole 64×784·784×128
+// parks. Waking a parked goroutine whose thread sleeps took 40–300 µs on
+// the virtual machines we measured, longer than the whole 64×784·784×128
 // product, so a worker that parked between two products would never help.
 // A training step issues its large products well within 1 ms of each
 // other, so during training a worker stays awake, and it stops using a CPU
-// 1 ms after the last product. It yields (runtime.Gosched) between polls,
+// 1 ms after the last product. It yields (runtime.Gosched) now and then,
 // so goroutines that have work run first.
 const spinTime = time.Millisecond
 
 // Spinning polls atomic counters, with a PAUSE instruction (tens of
 // nanoseconds) between polls; these spacings, in polls, keep the expensive
-// steps rare: a worker retries a queued
-// call it could not join after retryPolls, reads the clock every
-// checkPolls, and every yieldPolls it (or a waiting caller) calls
-// runtime.Gosched, so that goroutines queued on its P still run, but not
-// so often that the scheduler's global lock, which Gosched takes, slows
-// down the goroutines that do the training.
+// steps rare: a worker retries a queued call it could not join after
+// retryPolls, reads the clock every checkPolls, and every yieldPolls it
+// (or a waiting caller) calls runtime.Gosched, so that goroutines queued
+// on its P still run, but not so often that the scheduler's global lock,
+// which Gosched takes, slows down the goroutines that do the training.
 const (
 	retryPolls = 1 << 5
 	checkPolls = 1 << 4
