@@ -125,9 +125,16 @@ func cmdTune(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		fmt.Fprintf(stderr, "trial %d %s %s: ", r.Trial.ID, formatParams(r.Trial.Params), r.Status)
 		_ = tuning.FormatMetrics(stderr, line, "trial", t.metric, "test_accuracy", "seconds")
 	}
+	stopProfiles, err := startProfiles(&c)
+	if err != nil {
+		return err
+	}
 	board, runErr := tuning.Run(ctx, space, strategy, objective,
 		tuning.WithWorkers(t.workers), tuning.WithMetric(t.metric, !t.maximize),
 		tuning.WithResultsDir(c.Out), tuning.WithMaxTrials(t.maxTrials), tuning.WithProgress(progress))
+	if err := stopProfiles(); err != nil && runErr == nil {
+		runErr = err
+	}
 	if board != nil {
 		fmt.Fprintln(stdout, board.String())
 		if err := atomicfile.Write(filepath.Join(c.Out, "leaderboard.csv"), board.WriteCSV); err != nil {
