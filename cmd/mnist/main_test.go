@@ -357,3 +357,49 @@ func TestResumeInNewProcessIsBitExact(t *testing.T) {
 		t.Errorf("learning rates differ:\nuninterrupted %v\nresumed       %v", x, y)
 	}
 }
+
+// TestCtrlCLeavesAResumableCheckpoint: SIGINT stops training after the
+// current batch with exit status 130 and a last.ckpt that -resume accepts.
+func TestCtrlCLeavesAResumableCheckpoint(t *testing.T) {
+	out := t.TempDir()
+	cmd := exec.Command(binary, "train", "-out", out, "-train-limit", "6000", "-test-limit", "200", "-epochs", "100", "-progress", "none", "-plots=false")
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// Interrupt once the first epoch has been reported, mid-way through the
+	// second.
+	buf := make([]byte, 4096)
+	var seen []byte
+	for !bytes.Contains(seen, []byte("epoch=1 ")) {
+		n, err := stdout.Read(buf)
+		if err != nil {
+			t.Fatalf("no epoch line before %v; stderr:\n%s", err, stderr.String())
+		}
+		seen = append(seen, buf[:n]...)
+	}
+	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	rest, _ := io.ReadAll(stdout)
+	err = cmd.Wait()
+	ee, ok := err.(*exec.ExitError)
+	if !ok || ee.ExitCode() != 130 {
+		t.Fatalf("exit: %v, want status 130; stderr:\n%s", err, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "-resume") {
+		t.Errorf("no resume hint on stderr:\n%s", stderr.String())
+	}
+	if strings.Contains(string(rest), "epoch=100 ") {
+		t.Fatalf("training ran to the end despite the interrupt")
+	}
+	_, resumeErr, code := runBinary(t, "train", "-resume", filepath.Join(out, lastFile), "-train-limit", "6000", "-test-limit", "200", "-epochs", "3", "-progress", "none", "-plots=false")
+	if code != 0 {
+		t.Fatalf("resuming the interrupted run: exit %d\n%s", code, resumeErr)
+	}
+}
