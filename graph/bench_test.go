@@ -146,4 +146,5 @@ func BenchmarkMNISTStep(b *testing.B) {
 	defer G.Use(gonum.Implementation{})
 	b.Run("gorgonia-builtin/fastblas", benchmarkGorgoniaStep)
 	b.Run("adamant/fastblas", benchmarkOurStep)
+	b.Run("machine-only/fastblas", benchmarkMachineOnly)
 }

@@ -78,6 +78,7 @@ func (k *kernel) finish() {
 //	θ ← θ·(1 − lr·λ)                AdamW (param.mul_)
 //	m ← m·β1 + (1−β1)·g             exp_avg.mul_(β1).add_(g, alpha=1−β1)
 //	v ← v·β2 + ((1−β2)·g)·g         exp_avg_sq.mul_(β2).addcmul_(g, g, value=1−β2)
+//	m, v ← 0 where subnormal        (not in PyTorch: see flush32)
 //	v̂ ← max(v̂, v)                   AMSGrad
 //	d ← √v / √(1−β2ᵗ) + ε           denom
 //	θ ← θ + (−lr/(1−β1ᵗ)·m) / d     param.addcdiv_(m, d, value=−step_size)
@@ -85,6 +86,34 @@ func (k *kernel) finish() {
 // Every product sits inside an explicit conversion so that no compiler
 // fuses it into an FMA (Go may on arm64), which would change the rounding
 // and make results differ between platforms.
+
+// flush32 returns +0 for a subnormal x (or ±0), x otherwise.
+//
+// A weight whose gradient stops (a pixel that is blank in every image, a
+// dead ReLU unit) has its first moment multiplied by β1 every step; it
+// sinks into the subnormal range and, since β1 times the smallest subnormal
+// rounds back to it, stays there for good. Arithmetic on subnormals takes a
+// microcode assist on x86: measured here, such moments made a float32 step
+// of the MNIST MLP 15× slower (1.07 ms instead of 70 µs) from about step
+// 750 on. Moments below the smallest normal number (1.2e-38 in float32,
+// 2.2e-308 in float64) change no update that float32 or float64 can
+// represent, so flushing them to zero keeps every parameter PyTorch would
+// compute while keeping the step fast. The vector kernels flush the same
+// way, so both stay bit-identical.
+func flush32(x float32) float32 {
+	if math.Float32bits(x)&0x7f800000 == 0 {
+		return 0
+	}
+	return x
+}
+
+// flush64 is flush32 for float64.
+func flush64(x float64) float64 {
+	if math.Float64bits(x)&0x7ff0000000000000 == 0 {
+		return 0
+	}
+	return x
+}
 
 // update32Go is the portable float32 kernel over one block; the vector
 // kernel does the same operations in the same order.
@@ -113,8 +142,8 @@ func update32Go(k *kernel, p, g, m, v, vmax []float32) {
 			}
 		}
 		pi := float32(p[i] * c.decay)
-		mi := float32(m[i]*c.beta1) + float32(c.omb1*gi)
-		vi := float32(v[i]*c.beta2) + float32(float32(c.omb2*gi)*gi)
+		mi := flush32(float32(m[i]*c.beta1) + float32(c.omb1*gi))
+		vi := flush32(float32(v[i]*c.beta2) + float32(float32(c.omb2*gi)*gi))
 		m[i], v[i] = mi, vi
 		if f&flagAMSGrad != 0 {
 			vi = max(vmax[i], vi)
@@ -152,8 +181,8 @@ func update64Go(k *kernel, p, g, m, v, vmax []float64) {
 			}
 		}
 		pi := float64(p[i] * c.decay)
-		mi := float64(m[i]*c.beta1) + float64(c.omb1*gi)
-		vi := float64(v[i]*c.beta2) + float64(float64(c.omb2*gi)*gi)
+		mi := flush64(float64(m[i]*c.beta1) + float64(c.omb1*gi))
+		vi := flush64(float64(v[i]*c.beta2) + float64(float64(c.omb2*gi)*gi))
 		m[i], v[i] = mi, vi
 		if f&flagAMSGrad != 0 {
 			vi = max(vmax[i], vi)

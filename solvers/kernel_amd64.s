@@ -2,6 +2,12 @@
 
 #include "textflag.h"
 
+// The exponent masks of float32 and float64, for flush32 and flush64.
+DATA exp32<>+0(SB)/4, $0x7f800000
+GLOBL exp32<>(SB), RODATA|NOPTR, $4
+DATA exp64<>+0(SB)/8, $0x7ff0000000000000
+GLOBL exp64<>(SB), RODATA|NOPTR, $8
+
 // AVX2 kernels for kernel_amd64.go. No FMA anywhere: every product and sum
 // is rounded on its own, exactly as the portable Go kernels round it.
 // The kernel32/kernel64 offsets follow the field order in kernel.go
@@ -78,6 +84,13 @@ update32avx2_moments:
 	VMULPS Y11, Y0, Y4 // (1−β2)·g
 	VMULPS Y0, Y4, Y4 // ((1−β2)·g)·g
 	VADDPS Y4, Y3, Y3 // v
+	VBROADCASTSS exp32<>(SB), Y4
+	VANDPS Y4, Y2, Y6
+	VPCMPEQD Y7, Y6, Y6 // m's exponent bits all zero: subnormal or zero
+	VANDNPS Y2, Y6, Y2 // flush32(m)
+	VANDPS Y4, Y3, Y6
+	VPCMPEQD Y7, Y6, Y6
+	VANDNPS Y3, Y6, Y3 // flush32(v)
 	VMOVUPS Y2, (CX)(R10*1)
 	VMOVUPS Y3, (DX)(R10*1)
 	TESTL $16, R11
@@ -173,6 +186,13 @@ update64avx2_moments:
 	VMULPD Y11, Y0, Y4 // (1−β2)·g
 	VMULPD Y0, Y4, Y4 // ((1−β2)·g)·g
 	VADDPD Y4, Y3, Y3 // v
+	VBROADCASTSD exp64<>(SB), Y4
+	VANDPD Y4, Y2, Y6
+	VPCMPEQQ Y7, Y6, Y6 // m's exponent bits all zero: subnormal or zero
+	VANDNPD Y2, Y6, Y2 // flush64(m)
+	VANDPD Y4, Y3, Y6
+	VPCMPEQQ Y7, Y6, Y6
+	VANDNPD Y3, Y6, Y3 // flush64(v)
 	VMOVUPD Y2, (CX)(R10*1)
 	VMOVUPD Y3, (DX)(R10*1)
 	TESTQ $16, R11
