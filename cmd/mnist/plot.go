@@ -3,8 +3,10 @@ package main
 import (
 	"image/color"
 	"io"
+	"maps"
 	"math"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 
@@ -135,12 +137,7 @@ func plotTuning(board *tuning.Leaderboard, metric, path string) error {
 		p.X.Scale = plot.LogScale{}
 		p.X.Tick.Marker = plot.LogTicks{Prec: -1}
 	}
-	keys := make([]string, 0, len(groups))
-	for k := range groups {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for i, k := range keys {
+	for i, k := range slices.Sorted(maps.Keys(groups)) {
 		s, err := plotter.NewScatter(groups[k])
 		if err != nil {
 			return err

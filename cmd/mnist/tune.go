@@ -7,8 +7,9 @@ import (
 	"io"
 	"math"
 	"os"
+	"maps"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -228,13 +229,8 @@ func trialConfig(base config, tr tuning.Trial) (config, error) {
 
 // formatParams prints a trial's parameters as the flags that reproduce it.
 func formatParams(p tuning.Params) string {
-	names := make([]string, 0, len(p))
-	for n := range p {
-		names = append(names, n)
-	}
-	sort.Strings(names)
 	var b strings.Builder
-	for i, n := range names {
+	for i, n := range slices.Sorted(maps.Keys(p)) {
 		if i > 0 {
 			b.WriteByte(' ')
 		}
