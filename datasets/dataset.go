@@ -1,6 +1,7 @@
 package datasets
 
 import (
+	"context"
 	"slices"
 
 	"github.com/pkg/errors"
@@ -198,4 +199,36 @@ func (d *Dataset) Head(n int) *Dataset {
 		out.X64 = d.X64[: n*fl : n*fl]
 	}
 	return out
+}
+
+// Apply returns a copy of d with ts applied once to every example, exactly
+// as a Loader applies them: in order, with random transforms drawing from
+// the stream of epoch 0 and the example's row under seed. Its use is
+// deterministic preprocessing such as Normalize, paid once instead of in
+// every epoch's batches; d is left unchanged.
+func (d *Dataset) Apply(seed uint64, ts ...Transform) (*Dataset, error) {
+	l, err := NewLoader(d, WithBatchSize(512), WithPrefetch(0), WithAugmentSeed(seed), WithTransforms(ts...))
+	if err != nil {
+		return nil, err
+	}
+	out := &Dataset{
+		Name: d.Name, ExampleShape: append([]int(nil), d.ExampleShape...),
+		Labels: append([]int(nil), d.Labels...), Classes: d.Classes,
+	}
+	if d.X32 != nil {
+		out.X32 = make([]float32, 0, len(d.X32))
+	} else {
+		out.X64 = make([]float64, 0, len(d.X64))
+	}
+	it := l.Epoch(context.Background(), 0)
+	defer it.Close()
+	for b, ok := it.Next(); ok; b, ok = it.Next() {
+		// Without shuffling the batches come in row order.
+		out.X32 = append(out.X32, b.X32...)
+		out.X64 = append(out.X64, b.X64...)
+	}
+	if err := it.Err(); err != nil {
+		return nil, errors.Wrapf(err, "datasets: applying transforms to %s", d.name())
+	}
+	return out, nil
 }

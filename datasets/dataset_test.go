@@ -1,6 +1,7 @@
 package datasets
 
 import (
+	"context"
 	"slices"
 	"strings"
 	"testing"
@@ -180,5 +181,44 @@ func TestSubsetAndHead(t *testing.T) {
 	}
 	if ds.Head(10).Len() != 5 || ds.Head(-1).Len() != 0 {
 		t.Error("Head does not clamp n")
+	}
+}
+
+// TestApplyMatchesLoader: a dataset transformed once by Apply holds, row for
+// row and bit for bit, what a Loader with the same transforms and seed
+// yields in epoch 0 — and the original is untouched.
+func TestApplyMatchesLoader(t *testing.T) {
+	for _, f64 := range []bool{false, true} {
+		ds := seq(1030, []int{1, 6, 6}, 4, f64)
+		orig := seq(1030, []int{1, 6, 6}, 4, f64)
+		ts := []Transform{RandomShift(1), Normalize(0.5, 2)}
+		got, err := ds.Apply(9, ts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(ds.X32, orig.X32) || !slices.Equal(ds.X64, orig.X64) {
+			t.Fatal("Apply modified its input")
+		}
+		l, err := NewLoader(ds, WithBatchSize(100), WithAugmentSeed(9), WithTransforms(ts...))
+		if err != nil {
+			t.Fatal(err)
+		}
+		it := l.Epoch(context.Background(), 0)
+		var want32 []float32
+		var want64 []float64
+		for b, ok := it.Next(); ok; b, ok = it.Next() {
+			want32 = append(want32, b.X32...)
+			want64 = append(want64, b.X64...)
+		}
+		it.Close()
+		if !slices.Equal(got.X32, want32) || !slices.Equal(got.X64, want64) || !slices.Equal(got.Labels, ds.Labels) {
+			t.Fatalf("f64=%v: Apply differs from the loader's epoch 0", f64)
+		}
+		if got.Len() != ds.Len() || !slices.Equal(got.ExampleShape, ds.ExampleShape) {
+			t.Fatalf("Apply changed the shape: %d rows %v", got.Len(), got.ExampleShape)
+		}
+	}
+	if _, err := seq(10, []int{4}, 2, false).Apply(1, Normalize(0, 0)); err == nil {
+		t.Error("Apply with std 0 succeeded")
 	}
 }

@@ -10,8 +10,6 @@ import (
 	"strings"
 
 	"github.com/pkg/errors"
-
-	"github.com/adamant-ml/adamant/datasets"
 )
 
 // cmdEval is `mnist eval`: the test loss, accuracy and confusion matrix of
@@ -48,7 +46,7 @@ func cmdEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	setThreads(&c, c.Threads)
-	d, err := loadData(ctx, &c, stderr)
+	d, err := loadData(ctx, &c, stderr, false)
 	if err != nil {
 		return err
 	}
@@ -60,12 +58,11 @@ func cmdEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err := model.LoadWeights(*checkpoint); err != nil {
 		return err
 	}
-	norm := datasets.WithTransforms(normalize())
-	met, err := model.Evaluate(ctx, d.test, norm)
+	met, err := model.Evaluate(ctx, d.test)
 	if err != nil {
 		return err
 	}
-	out, err := model.Predict(ctx, d.test, norm)
+	out, err := model.Predict(ctx, d.test)
 	if err != nil {
 		return err
 	}

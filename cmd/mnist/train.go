@@ -35,14 +35,20 @@ const (
 var epochKeys = []string{"epoch", callbacks.KeyLoss, callbacks.KeyAccuracy, callbacks.KeyValLoss, callbacks.KeyValAccuracy, callbacks.KeyLR, callbacks.KeyEpochSeconds, callbacks.KeyDataWaitSeconds}
 
 // mnistData is MNIST split the way a config asks: training, validation
-// (nil without -val-fraction) and test sets.
+// (nil without -val-fraction) and test sets. Validation and test images are
+// normalised once, up front; so are the training images unless the run
+// augments them, since rotation and shifts must see the raw pixels (their
+// fill is black, 0) and normalisation must come after them, per batch.
 type mnistData struct {
 	train, val, test *datasets.Dataset
+	// rawTrain is set when train still holds raw pixels in [0, 1].
+	rawTrain bool
 }
 
-// loadData reads MNIST (offline by default), applies the limits and holds
-// out the validation fraction with the run's seed.
-func loadData(ctx context.Context, c *config, progress io.Writer) (*mnistData, error) {
+// loadData reads MNIST (offline by default), applies the limits, holds out
+// the validation fraction with the run's seed and normalises. keepRawTrain
+// leaves the training images raw for per-batch augmentation.
+func loadData(ctx context.Context, c *config, progress io.Writer, keepRawTrain bool) (*mnistData, error) {
 	opts := []datasets.MNISTOption{datasets.WithDownload(c.Download), datasets.WithProgress(progress)}
 	if c.Data != "" {
 		opts = append(opts, datasets.WithDataDir(c.Data))
@@ -57,14 +63,37 @@ func loadData(ctx context.Context, c *config, progress io.Writer) (*mnistData, e
 	if c.TestLimit > 0 && c.TestLimit < test.Len() {
 		test = test.Head(c.TestLimit)
 	}
-	d := &mnistData{train: train, test: test}
+	d := &mnistData{train: train, test: test, rawTrain: keepRawTrain}
 	if c.ValFraction > 0 {
 		if d.train, d.val, err = train.Split(c.ValFraction, c.Seed); err != nil {
 			return nil, errors.Wrap(err, "-val-fraction")
 		}
 	}
+	for _, ds := range []**datasets.Dataset{&d.train, &d.val, &d.test} {
+		if *ds == nil || (ds == &d.train && keepRawTrain) {
+			continue
+		}
+		if *ds, err = (*ds).Apply(c.Seed, normalize()); err != nil {
+			return nil, err
+		}
+	}
 	return d, nil
 }
+
+// trainTransforms are the per-batch transforms of a run's training images.
+func trainTransforms(c *config, data *mnistData) ([]datasets.Transform, error) {
+	aug := buildAugmentation(c)
+	if !data.rawTrain {
+		if len(aug) > 0 {
+			return nil, errors.New("augmentation needs the raw training images (internal error: they were normalised up front)")
+		}
+		return nil, nil
+	}
+	return append(aug, normalize()), nil
+}
+
+// hasAugmentation reports whether a configuration augments its batches.
+func hasAugmentation(c *config) bool { return len(buildAugmentation(c)) > 0 }
 
 // blasInstallers are the values of -blas and how to install each; gonum,
 // Gorgonia's default, needs nothing. A build with the openblas tag adds
@@ -129,11 +158,14 @@ func train(ctx context.Context, c *config, data *mnistData, out runOutput) (*run
 	if err != nil {
 		return nil, err
 	}
+	transforms, err := trainTransforms(c, data)
+	if err != nil {
+		return nil, err
+	}
 	fitOpts := []graph.FitOption{
 		graph.WithEpochs(c.Epochs),
 		graph.WithCallbacks(cbs...),
-		graph.WithTrainLoaderOptions(datasets.WithTransforms(append(buildAugmentation(c), normalize())...)),
-		graph.WithEvalLoaderOptions(datasets.WithTransforms(normalize())),
+		graph.WithTrainLoaderOptions(datasets.WithTransforms(transforms...)),
 	}
 	if data.val != nil {
 		fitOpts = append(fitOpts, graph.WithValidationData(data.val))
@@ -163,7 +195,7 @@ func train(ctx context.Context, c *config, data *mnistData, out runOutput) (*run
 			return res, errors.Wrap(err, "plots")
 		}
 	}
-	res.test, err = model.Evaluate(ctx, data.test, datasets.WithTransforms(normalize()))
+	res.test, err = model.Evaluate(ctx, data.test)
 	if err != nil {
 		return res, errors.Wrap(err, "test set")
 	}
@@ -286,7 +318,7 @@ func cmdTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 	}
 	setThreads(&c, c.Threads)
-	data, err := loadData(ctx, &c, stderr)
+	data, err := loadData(ctx, &c, stderr, hasAugmentation(&c) || c.ShowAugment != "")
 	if err != nil {
 		return err
 	}

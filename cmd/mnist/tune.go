@@ -90,7 +90,13 @@ func cmdTune(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		c.Out = defaultOut("tune")
 	}
 	setThreads(&c, max(1, c.Threads/t.workers))
-	data, err := loadData(ctx, &c, stderr)
+	// Trials that augment need raw training images; the others get them
+	// normalised once for the whole search.
+	augmented := hasAugmentation(&c)
+	for _, d := range space.Dimensions() {
+		augmented = augmented || contains([]string{"rotate", "shift", "flip"}, d.Name())
+	}
+	data, err := loadData(ctx, &c, stderr, augmented)
 	if err != nil {
 		return err
 	}
