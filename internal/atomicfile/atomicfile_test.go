@@ -52,7 +52,7 @@ func TestWrite(t *testing.T) {
 					t.Errorf("temporary file %s left behind", e.Name())
 				}
 			}
-			if tt.want != "" {
+			if tt.wantErr == nil {
 				st, _ := os.Stat(path)
 				if st.Mode().Perm() != 0o644 {
 					t.Errorf("mode %v, want 0644", st.Mode().Perm())
