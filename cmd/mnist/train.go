@@ -408,6 +408,9 @@ func startProfiles(c *config) (func() error, error) {
 			}
 		}
 		if c.MemProfile != "" {
+			// The profile holds what the last completed GC saw: collect once
+			// more so that the end of the run is in it.
+			runtime.GC()
 			return atomicfile.Write(c.MemProfile, func(w io.Writer) error {
 				return pprof.Lookup("allocs").WriteTo(w, 0)
 			})
