@@ -15,10 +15,10 @@
 //   - the program copies it into preallocated, bound input tensors (no
 //     allocation), one-hot targets and row weights: a last partial batch is
 //     padded with zero-weight rows, so it counts exactly its own rows;
-//   - the tape machine runs forward and backward; Gorgonia accumulates the
-//     gradients into the learnables' dual values;
-//   - the solver (solvers.Adam) updates the weights in place and zeroes the
-//     gradients;
+//   - the tape machine runs forward and backward, leaving each weight's
+//     gradient as the value of its gradient node (no dual values: they
+//     would only add a pass over every gradient);
+//   - the solver (solvers.Adam) updates the weights in place;
 //   - Fit runs the callbacks around each batch and epoch and hands them a
 //     callbacks.Trainer to read and set the learning rate, stop, snapshot or
 //     restore weights, and write checkpoints.

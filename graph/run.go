@@ -23,8 +23,10 @@ type StepResult struct {
 
 // TrainStep runs one batch through the training program — feed, forward,
 // backward — and then lets solver update the weights in place from the
-// accumulated gradients. The solver must zero the gradients it consumes, as
-// Gorgonia's own solvers and solvers.Adam do.
+// batch's gradients. Any gorgonia.Solver works: each ValueGrad it receives
+// is a parameter's weight tensor and the gradient tensor the training
+// machine computed for it in this run (fresh every run, so zeroing it, as
+// Gorgonia's solvers and solvers.Adam do, is harmless).
 func (m *Model) TrainStep(solver G.Solver, b *datasets.Batch) (StepResult, error) {
 	res, err := m.forwardBackward(b)
 	if err != nil {
@@ -37,7 +39,7 @@ func (m *Model) TrainStep(solver G.Solver, b *datasets.Batch) (StepResult, error
 }
 
 // forwardBackward runs the training program on b without a solver step,
-// leaving the batch's gradients in the learnables' dual values.
+// leaving the batch's gradients as the gradient nodes' values.
 func (m *Model) forwardBackward(b *datasets.Batch) (StepResult, error) {
 	p := m.train
 	if err := p.feed(b); err != nil {

@@ -158,10 +158,14 @@ func (a *Adam) bind(model []G.ValueGrad) error {
 			if err != nil {
 				return a.paramErr(vg, i, err)
 			}
-			if w != a.slots[i].w || g != a.slots[i].g || w.Dtype() != a.slots[i].st.dtype || w.Len() != a.slots[i].st.n || g.Len() != w.Len() {
+			if w != a.slots[i].w || w.Dtype() != a.slots[i].st.dtype || w.Len() != a.slots[i].st.n || g.Dtype() != w.Dtype() || g.Len() != w.Len() {
 				same = false
 				break
 			}
+			// A parameter is known by its weight tensor; its gradient may
+			// be a fresh tensor every step (a machine without dual values
+			// hands out each run's output).
+			a.slots[i].g = g
 		}
 		if same {
 			return nil
