@@ -509,3 +509,32 @@ func TestHeapStaysFlatAcrossEpochs(t *testing.T) {
 		t.Errorf("live heap grew from %d B after epoch 2 to %d B after epoch 8: %v", base, last, live)
 	}
 }
+
+// TestTrainStepWithGorgoniaSolvers: TrainStep hands any gorgonia.Solver
+// the weights and this run's gradients, so Gorgonia's own solvers train a
+// model too.
+func TestTrainStepWithGorgoniaSolvers(t *testing.T) {
+	for name, solver := range map[string]G.Solver{
+		"vanilla": G.NewVanillaSolver(G.WithLearnRate(0.1)),
+		"adam":    G.NewAdamSolver(G.WithLearnRate(0.01)),
+	} {
+		t.Run(name, func(t *testing.T) {
+			m := newModel(t, 0)
+			ds := blobs(8, 4, false)
+			b := &datasets.Batch{X32: ds.X32, Labels: ds.Labels, Size: 8}
+			first, err := m.TrainStep(solver, b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var last StepResult
+			for i := 0; i < 60; i++ {
+				if last, err = m.TrainStep(solver, b); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if !(last.Loss < first.Loss/2) {
+				t.Errorf("loss %v after 60 steps, %v at the start: not learning", last.Loss, first.Loss)
+			}
+		})
+	}
+}
