@@ -18,6 +18,10 @@ const (
 	// the loader's next batch during the epoch: near zero when the
 	// background loader keeps up, the data pipeline's cost when not.
 	KeyDataWaitSeconds = "data_wait_seconds"
+	// KeyGradNorm is the global L2 norm of the batch's gradients, before
+	// clipping, in the batch logs when the solver reports it (solvers.Adam
+	// does).
+	KeyGradNorm = "grad_norm"
 )
 
 // Snapshot is an opaque deep copy of a model's weights, made by

@@ -126,3 +126,77 @@ func ExampleModel_SaveWeights() {
 	// Output:
 	// same predictions: true
 }
+
+// GradNormMonitor is a custom callback: it keeps the largest and the mean
+// gradient norm of each epoch (Fit puts "grad_norm" in every batch's logs
+// when the solver reports it, as solvers.Adam does) and adds them to the
+// epoch logs, where History, CSVLogger and EarlyStopping see them.
+type GradNormMonitor struct {
+	callbacks.Base
+	sum, peak float64
+	n         int
+}
+
+// Name is used in errors and checkpoints.
+func (m *GradNormMonitor) Name() string { return "GradNormMonitor" }
+
+// OnEpochBegin starts a new epoch's statistics.
+func (m *GradNormMonitor) OnEpochBegin(*callbacks.State) error {
+	m.sum, m.peak, m.n = 0, 0, 0
+	return nil
+}
+
+// OnBatchEnd folds in one batch; it allocates nothing.
+func (m *GradNormMonitor) OnBatchEnd(s *callbacks.State) error {
+	g, ok := s.Logs[callbacks.KeyGradNorm]
+	if !ok {
+		return fmt.Errorf("the solver reports no %s", callbacks.KeyGradNorm)
+	}
+	m.sum, m.peak, m.n = m.sum+g, max(m.peak, g), m.n+1
+	return nil
+}
+
+// OnEpochEnd publishes the epoch's mean and peak.
+func (m *GradNormMonitor) OnEpochEnd(s *callbacks.State) error {
+	s.Logs["grad_norm_mean"] = m.sum / float64(m.n)
+	s.Logs["grad_norm_max"] = m.peak
+	return nil
+}
+
+// A custom callback that watches gradient norms: as the model converges,
+// its gradients shrink.
+func ExampleFit_gradientNorms() {
+	model, err := graph.New(
+		layers.Sequential(layers.Dense(16), layers.ReLU(), layers.Dense(3)),
+		graph.WithInputShape(4), graph.WithBatchSize(32), graph.WithSeed(7),
+	)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer model.Close()
+	adam, err := solvers.NewAdam(solvers.WithLearnRate(1e-2))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	hist, err := graph.Fit(context.Background(), model, adam, clusters(600),
+		graph.WithEpochs(6), graph.WithCallbacks(&GradNormMonitor{}))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	mean := hist.History["grad_norm_mean"]
+	peak := hist.History["grad_norm_max"]
+	fmt.Println("recorded epochs:", len(mean), len(peak))
+	fmt.Println("mean norm fell from the first to the last epoch:", mean[len(mean)-1] < mean[0])
+	peakAboveMean := true
+	for i := range mean {
+		peakAboveMean = peakAboveMean && peak[i] >= mean[i]
+	}
+	fmt.Println("peak ≥ mean in every epoch:", peakAboveMean)
+	// Output:
+	// recorded epochs: 6 6
+	// mean norm fell from the first to the last epoch: true
+	// peak ≥ mean in every epoch: true
+}

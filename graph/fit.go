@@ -91,6 +91,9 @@ type learningRater interface {
 	SetLearningRate(lr float64) error
 }
 
+// gradNormer is a solver that reports the last step's gradient norm.
+type gradNormer interface{ GradNorm() float64 }
+
 // statefulSolver is what a checkpoint needs of a solver to resume it.
 type statefulSolver interface {
 	MarshalState() ([]byte, error)
@@ -236,6 +239,7 @@ func (l *fitLoop) runEpoch(loader *datasets.Loader, epoch, skip int, batchLogs c
 	var lossSum float64
 	var correct, rows int
 	var dataWait time.Duration
+	normer, _ := l.solver.(gradNormer)
 	for batch := 0; ; batch++ {
 		waitStart := time.Now()
 		b, ok := it.Next()
@@ -269,6 +273,9 @@ func (l *fitLoop) runEpoch(loader *datasets.Loader, epoch, skip int, batchLogs c
 		batchLogs[callbacks.KeyLoss] = res.Loss
 		batchLogs[callbacks.KeyAccuracy] = float64(res.Correct) / float64(res.Rows)
 		batchLogs[callbacks.KeyLR] = lr
+		if normer != nil {
+			batchLogs[callbacks.KeyGradNorm] = normer.GradNorm()
+		}
 		if err := l.hook("OnBatchEnd", callbacks.Callback.OnBatchEnd); err != nil {
 			return nil, err
 		}

@@ -32,6 +32,8 @@ import (
 type Adam struct {
 	cfg   config
 	steps int64
+	// gradNorm is the last step's global gradient norm, before clipping.
+	gradNorm float64
 
 	states map[string]*paramState
 	// slots caches, by position in the last slice given to Step, the
@@ -111,6 +113,13 @@ func (a *Adam) SetLearningRate(lr float64) error {
 // including those restored by UnmarshalState.
 func (a *Adam) Steps() int64 { return a.steps }
 
+// GradNorm returns the global L2 norm of the gradients of the last
+// successful Step, before clipping: the classic diagnostic of a learning
+// rate too high (norms that grow or spike) or of vanishing gradients. It
+// costs nothing extra, since Step computes it anyway to check the
+// gradients. graph.Fit puts it in every batch's logs as "grad_norm".
+func (a *Adam) GradNorm() float64 { return a.gradNorm }
+
 // Step updates every parameter in model from its gradient, in place, and
 // zeroes the gradients. Values and gradients must be *tensor.Dense of
 // Float32 or Float64 with equal sizes. A NaN or ±Inf anywhere in the
@@ -130,6 +139,7 @@ func (a *Adam) Step(model []G.ValueGrad) (err error) {
 	if err != nil {
 		return err
 	}
+	a.gradNorm = math.Sqrt(sumsq)
 	scale := 1.0
 	if a.cfg.ClipNorm > 0 {
 		// torch.nn.utils.clip_grad_norm_: clip_coef = max_norm/(total_norm+1e-6),

@@ -108,3 +108,21 @@ func BenchmarkAdamStepAfterGradientsStop(b *testing.B) {
 		s.step(b, a, rng, false)
 	}
 }
+
+// TestGradNorm: the reported norm is the L2 norm of all gradients of the
+// step, before clipping.
+func TestGradNorm(t *testing.T) {
+	a, err := NewAdam(WithClipNorm(0.5))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := newStoppedGrad(tensor.Float64)
+	g := s.g.Float64s()
+	g[0], g[1] = 3, 4
+	if err := a.Step([]G.ValueGrad{s}); err != nil {
+		t.Fatal(err)
+	}
+	if got := a.GradNorm(); got != 5 {
+		t.Errorf("GradNorm = %v, want 5 (before clipping to 0.5)", got)
+	}
+}
