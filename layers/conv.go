@@ -123,16 +123,7 @@ func (c *conv2D) Forward(s *Scope, x *G.Node) (*G.Node, error) {
 			return nil, err
 		}
 		return guard(c.String(), func() (*G.Node, error) {
-			pad, stride := []int{c.padding, c.padding}, []int{c.stride, c.stride}
-			y, err := G.Conv2d(x, w, tensor.Shape{k, k}, pad, stride, []int{1, 1})
-			if err != nil {
-				return nil, err
-			}
-			b4, err := G.Reshape(b, tensor.Shape{1, c.filters, 1, 1})
-			if err != nil {
-				return nil, err
-			}
-			return G.BroadcastAdd(y, b4, nil, []byte{0, 2, 3})
+			return G.ApplyOp(convOp{kernel: k, stride: c.stride, padding: c.padding}, x, w, b)
 		})
 	})
 }

@@ -147,6 +147,7 @@ func TestGradients(t *testing.T) {
 		{name: "Flatten+Dense", layer: layers.Sequential(layers.Flatten(), layers.Dense(3)), shape: tensor.Shape{2, 2, 3, 3}},
 		{name: "Conv2D", layer: layers.Conv2D(3, 3, layers.WithPadding(1)), shape: tensor.Shape{2, 2, 5, 5}},
 		{name: "Conv2D stride 2", layer: layers.Conv2D(2, 2, layers.WithStride(2)), shape: tensor.Shape{2, 1, 5, 4}},
+		{name: "Conv2D padding wider than the image", layer: layers.Conv2D(2, 5, layers.WithPadding(2)), shape: tensor.Shape{2, 1, 1, 2}},
 		{name: "MaxPool2D", layer: layers.MaxPool2D(2), shape: tensor.Shape{2, 2, 4, 5}},
 		{name: "MaxPool2D overlapping padded", layer: layers.MaxPool2D(3, layers.WithStride(2), layers.WithPadding(1)), shape: tensor.Shape{2, 2, 5, 5}},
 		{name: "Dropout", layer: layers.Dropout(0.3), shape: tensor.Shape{4, 6}},
