@@ -148,12 +148,12 @@ func (d convDataGradOp) Type() hm.Type {
 	return hm.NewFnType(t4, t4, t4)
 }
 func (d convDataGradOp) InferShape(...G.DimSizer) (tensor.Shape, error) { return d.x.Clone(), nil }
-func (d convDataGradOp) ReturnsPtr() bool                                { return false }
-func (d convDataGradOp) CallsExtern() bool                               { return false }
-func (d convDataGradOp) OverwritesInput() int                            { return -1 }
-func (d convDataGradOp) WriteHash(h hash.Hash)                           { fmt.Fprintf(h, "adamant.%v", d) }
-func (d convDataGradOp) Hashcode() uint32                                { return opHash(d) }
-func (d convDataGradOp) String() string                                  { return fmt.Sprintf("%vDataGrad%v", d.op, d.x) }
+func (d convDataGradOp) ReturnsPtr() bool                               { return false }
+func (d convDataGradOp) CallsExtern() bool                              { return false }
+func (d convDataGradOp) OverwritesInput() int                           { return -1 }
+func (d convDataGradOp) WriteHash(h hash.Hash)                          { fmt.Fprintf(h, "adamant.%v", d) }
+func (d convDataGradOp) Hashcode() uint32                               { return opHash(d) }
+func (d convDataGradOp) String() string                                 { return fmt.Sprintf("%vDataGrad%v", d.op, d.x) }
 
 // Do computes dx.
 func (d convDataGradOp) Do(vals ...G.Value) (G.Value, error) {
@@ -198,12 +198,12 @@ func (d convFilterGradOp) Type() hm.Type {
 	return hm.NewFnType(t4, t4, t4)
 }
 func (d convFilterGradOp) InferShape(...G.DimSizer) (tensor.Shape, error) { return d.w.Clone(), nil }
-func (d convFilterGradOp) ReturnsPtr() bool                                { return false }
-func (d convFilterGradOp) CallsExtern() bool                               { return false }
-func (d convFilterGradOp) OverwritesInput() int                            { return -1 }
-func (d convFilterGradOp) WriteHash(h hash.Hash)                           { fmt.Fprintf(h, "adamant.%v", d) }
-func (d convFilterGradOp) Hashcode() uint32                                { return opHash(d) }
-func (d convFilterGradOp) String() string                                  { return fmt.Sprintf("%vFilterGrad%v", d.op, d.w) }
+func (d convFilterGradOp) ReturnsPtr() bool                               { return false }
+func (d convFilterGradOp) CallsExtern() bool                              { return false }
+func (d convFilterGradOp) OverwritesInput() int                           { return -1 }
+func (d convFilterGradOp) WriteHash(h hash.Hash)                          { fmt.Fprintf(h, "adamant.%v", d) }
+func (d convFilterGradOp) Hashcode() uint32                               { return opHash(d) }
+func (d convFilterGradOp) String() string                                 { return fmt.Sprintf("%vFilterGrad%v", d.op, d.w) }
 
 // Do computes dW.
 func (d convFilterGradOp) Do(vals ...G.Value) (G.Value, error) {
