@@ -262,7 +262,7 @@ func (l *fitLoop) runEpoch(loader *datasets.Loader, epoch, skip int, batchLogs c
 			return nil, errors.Errorf("graph: loss is %v in epoch %d, batch %d: training diverged (lower the learning rate, or clip gradients)", res.Loss, epoch+1, batch+1)
 		}
 		lr := l.LearningRate()
-		if err := l.solver.Step(l.m.train.valueGrads); err != nil {
+		if err := l.m.stepSolver(l.solver); err != nil {
 			return nil, errors.Wrapf(err, "graph: solver step in epoch %d, batch %d", epoch+1, batch+1)
 		}
 		lossSum += res.Loss * float64(res.Rows)

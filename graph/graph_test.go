@@ -538,3 +538,25 @@ func TestTrainStepWithGorgoniaSolvers(t *testing.T) {
 		})
 	}
 }
+
+// panickySolver panics in Step, as a buggy user solver might.
+type panickySolver struct{}
+
+func (panickySolver) Step([]G.ValueGrad) error { panic("boom") }
+
+// TestSolverMisuseIsAnError: a nil or panicking solver is an error from
+// TrainStep and Fit, never a panic.
+func TestSolverMisuseIsAnError(t *testing.T) {
+	m := newModel(t, 0)
+	ds := blobs(16, 2, false)
+	b := &datasets.Batch{X32: ds.X32, Labels: ds.Labels, Size: 8}
+	if _, err := m.TrainStep(nil, b); err == nil || !strings.Contains(err.Error(), "solver") {
+		t.Errorf("TrainStep(nil solver): err = %v", err)
+	}
+	if _, err := m.TrainStep(panickySolver{}, b); err == nil || !strings.Contains(err.Error(), "panicked: boom") {
+		t.Errorf("TrainStep(panicking solver): err = %v", err)
+	}
+	if _, err := Fit(context.Background(), m, panickySolver{}, ds); err == nil || !strings.Contains(err.Error(), "panicked: boom") {
+		t.Errorf("Fit(panicking solver): err = %v", err)
+	}
+}

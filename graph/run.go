@@ -28,14 +28,29 @@ type StepResult struct {
 // machine computed for it in this run (fresh every run, so zeroing it, as
 // Gorgonia's solvers and solvers.Adam do, is harmless).
 func (m *Model) TrainStep(solver G.Solver, b *datasets.Batch) (StepResult, error) {
+	if solver == nil {
+		return StepResult{}, errors.New("graph: TrainStep needs a solver")
+	}
 	res, err := m.forwardBackward(b)
 	if err != nil {
 		return res, err
 	}
-	if err := solver.Step(m.train.valueGrads); err != nil {
+	if err := m.stepSolver(solver); err != nil {
 		return res, errors.Wrap(err, "graph: solver step")
 	}
 	return res, nil
+}
+
+// stepSolver runs solver.Step on the training program's parameters. A
+// solver that panics (Gorgonia's own do on some inputs) returns an error
+// instead.
+func (m *Model) stepSolver(solver G.Solver) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = errors.Errorf("solver %T panicked: %v", solver, r)
+		}
+	}()
+	return solver.Step(m.train.valueGrads)
 }
 
 // forwardBackward runs the training program on b without a solver step,
