@@ -34,6 +34,9 @@ var katibName = regexp.MustCompile(`^[\w-]+$`)
 // having no metric, and fails. Names must match `[A-Za-z0-9_-]+`, or Katib
 // would read a different name; others are an error and nothing is written.
 func FormatMetrics(w io.Writer, metrics map[string]float64, order ...string) error {
+	if w == nil {
+		return errors.New("tuning: FormatMetrics needs a writer")
+	}
 	names := make([]string, 0, len(metrics))
 	seen := make(map[string]bool, len(metrics))
 	for _, n := range order {

@@ -142,3 +142,14 @@ func TestReportCallback(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// TestNilArgumentsAreErrors: misuse gives errors or zero values, not panics.
+func TestNilArgumentsAreErrors(t *testing.T) {
+	if err := FormatMetrics(nil, map[string]float64{"loss": 1}); err == nil {
+		t.Error("FormatMetrics(nil writer) succeeded")
+	}
+	var l *Leaderboard
+	if _, ok := l.Best(); ok {
+		t.Error("Best of a nil leaderboard reported a result")
+	}
+}

@@ -74,6 +74,9 @@ func (l *Leaderboard) sort() {
 // Best returns the best result with status ok, and false if there is none.
 // For Halving that is the best trial of the highest rung reached.
 func (l *Leaderboard) Best() (Result, bool) {
+	if l == nil {
+		return Result{}, false
+	}
 	for _, r := range l.Results {
 		if r.Status == StatusOK {
 			return r, true
