@@ -154,11 +154,15 @@ func readHeader(r io.Reader, buf []byte, name string) error {
 
 // readPayload reads exactly n bytes and then insists on the end of the
 // stream: reading to EOF is also what makes gzip verify its CRC-32, so a
-// corrupted archive cannot pass as a complete one. The buffer grows with
-// the data actually read, never with what the header claims.
+// corrupted archive cannot pass as a complete one. The buffer is sized
+// from the header up to maxPrealloc (enough for MNIST's 47 MB of training
+// images, so they are read without regrowing); beyond that it grows with
+// the data actually read, so a header claiming terabytes cannot make us
+// allocate them.
 func readPayload(r io.Reader, n uint64, name string, want func(got uint64) string) ([]byte, error) {
+	const maxPrealloc = 64 << 20
 	var buf bytes.Buffer
-	buf.Grow(int(min(n, 1<<20)))
+	buf.Grow(int(min(n, maxPrealloc)))
 	got, err := io.Copy(&buf, io.LimitReader(r, int64(n)))
 	if err != nil {
 		return nil, errors.Wrapf(err, "datasets: reading %s after %d of %d payload bytes (corrupted gzip stream?)", name, got, n)
