@@ -13,38 +13,7 @@ import (
 // a run resumed halfway from the solver's state bit-identical to the
 // uninterrupted one, and float32 within 1e-3.
 func TestOptimizerFiles(t *testing.T) {
-	files, err := Files("adam*.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(files) < 6 {
-		t.Fatalf("%d adam*.json files in %s, want at least 6", len(files), Dir())
-	}
-	for _, path := range files {
-		t.Run(filepath.Base(path), func(t *testing.T) {
-			f, err := Load(path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			results, err := Check(f)
-			if err != nil {
-				t.Fatal(err)
-			}
-			variants := map[string]bool{}
-			for _, r := range results {
-				variants[r.Variant] = true
-				if !r.OK() {
-					t.Errorf("%s: max rel err %.3g > %g", r.Variant, r.MaxRelErr, r.Tolerance)
-				}
-				t.Logf("%s: max rel err %.3g", r.Variant, r.MaxRelErr)
-			}
-			for _, v := range []string{"float64", "float64-resumed", "float32"} {
-				if !variants[v] {
-					t.Errorf("no %s variant in %v", v, variants)
-				}
-			}
-		})
-	}
+	checkFiles(t, "adam*.json", 6, "float64", "float64-resumed", "float32")
 }
 
 // TestOptimizerCheckerCanFail: a trajectory nudged by 1e-6 at one step is

@@ -2,7 +2,6 @@ package golden
 
 import (
 	"encoding/json"
-	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -11,36 +10,7 @@ import (
 // checker: both the uninterrupted and the resumed run must stay within
 // 1e-12 of PyTorch.
 func TestSchedulerFiles(t *testing.T) {
-	files, err := Files("sched-*.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(files) == 0 {
-		t.Fatalf("no sched-*.json in %s", Dir())
-	}
-	for _, path := range files {
-		t.Run(filepath.Base(path), func(t *testing.T) {
-			f, err := Load(path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			results, err := Check(f)
-			if err != nil {
-				t.Fatal(err)
-			}
-			variants := map[string]bool{}
-			for _, r := range results {
-				variants[r.Variant] = true
-				if !r.OK() {
-					t.Errorf("%s: max rel err %.3g > %g", r.Variant, r.MaxRelErr, r.Tolerance)
-				}
-				t.Logf("%s: max rel err %.3g", r.Variant, r.MaxRelErr)
-			}
-			if !variants["float64"] || !variants["float64-resumed"] {
-				t.Errorf("variants %v, want float64 and float64-resumed", variants)
-			}
-		})
-	}
+	checkFiles(t, "sched-*.json", 1, "float64", "float64-resumed")
 }
 
 // schedCase builds a synthetic scheduler file in memory.
