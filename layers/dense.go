@@ -77,7 +77,7 @@ func (d *dense) Forward(s *Scope, x *G.Node) (*G.Node, error) {
 			if err != nil || b == nil {
 				return y, err
 			}
-			return G.BroadcastAdd(y, b, nil, []byte{0})
+			return G.ApplyOp(biasAddOp{}, y, b)
 		})
 	})
 }

@@ -1,0 +1,63 @@
+package layers
+
+import (
+	"math/rand/v2"
+	"testing"
+
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// TestBiasAddMatchesBroadcastAdd: the bias op and its row sum give exactly
+// Gorgonia's BroadcastAdd and Sum over axis 0, bit for bit.
+func TestBiasAddMatchesBroadcastAdd(t *testing.T) {
+	for _, dt := range []tensor.Dtype{tensor.Float32, tensor.Float64} {
+		rng := rand.New(rand.NewPCG(5, 6))
+		rnd := func(shape ...int) *tensor.Dense {
+			d := tensor.New(tensor.WithShape(shape...), tensor.Of(dt))
+			switch v := d.Data().(type) {
+			case []float32:
+				for i := range v {
+					v[i] = float32(rng.NormFloat64())
+				}
+			case []float64:
+				for i := range v {
+					v[i] = rng.NormFloat64()
+				}
+			}
+			return d
+		}
+		g := G.NewGraph()
+		x := G.NewMatrix(g, dt, G.WithShape(37, 11), G.WithName("x"), G.WithValue(rnd(37, 11)))
+		b := G.NewVector(g, dt, G.WithShape(11), G.WithName("b"), G.WithValue(rnd(11)))
+		ours := G.Must(G.ApplyOp(biasAddOp{}, x, b))
+		ref := G.Must(G.BroadcastAdd(x, b, nil, []byte{0}))
+		sumOurs := G.Must(G.ApplyOp(colSumOp{}, x))
+		sumRef := G.Must(G.Sum(x, 0))
+		m := G.NewTapeMachine(g)
+		if err := m.RunAll(); err != nil {
+			t.Fatal(err)
+		}
+		m.Close()
+		for _, pair := range [][2]*G.Node{{ours, ref}, {sumOurs, sumRef}} {
+			got, want := pair[0].Value().(*tensor.Dense), pair[1].Value().(*tensor.Dense)
+			if !got.Shape().Eq(want.Shape()) {
+				t.Fatalf("%v: shape %v, want %v", pair[0].Name(), got.Shape(), want.Shape())
+			}
+			switch w := want.Data().(type) {
+			case []float32:
+				for i, v := range got.Float32s() {
+					if v != w[i] {
+						t.Fatalf("%v %v: element %d = %v, want %v", dt, pair[0].Name(), i, v, w[i])
+					}
+				}
+			case []float64:
+				for i, v := range got.Float64s() {
+					if v != w[i] {
+						t.Fatalf("%v %v: element %d = %v, want %v", dt, pair[0].Name(), i, v, w[i])
+					}
+				}
+			}
+		}
+	}
+}

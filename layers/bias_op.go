@@ -1,0 +1,159 @@
+package layers
+
+import (
+	"fmt"
+	"hash"
+
+	"github.com/chewxy/hm"
+	"github.com/pkg/errors"
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// biasAddOp adds a bias vector to every row of a (batch, units) matrix.
+// Gorgonia's BroadcastAdd first repeats the bias into a full matrix (an
+// allocation and a copy per step) and differentiates through a generic
+// reduction; this op adds in place of the repeat, and its gradient is the
+// upstream gradient itself for the matrix and a column sum for the bias.
+// The arithmetic is the same element by element: y[i][j] = x[i][j] + b[j].
+type biasAddOp struct{}
+
+func (biasAddOp) Arity() int { return 2 }
+func (biasAddOp) Type() hm.Type {
+	a := hm.TypeVariable('a')
+	m, v := G.TensorType{Dims: 2, Of: a}, G.TensorType{Dims: 1, Of: a}
+	return hm.NewFnType(m, v, m)
+}
+func (op biasAddOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
+	x, err := shapeArg(op.String(), in, 0)
+	if err != nil {
+		return nil, err
+	}
+	b, err := shapeArg(op.String(), in, 1)
+	if err != nil {
+		return nil, err
+	}
+	if len(x) != 2 || len(b) != 1 || b[0] != x[1] {
+		return nil, errors.Errorf("layers: %v: input %v and bias %v, want (batch, n) and (n)", op, x, b)
+	}
+	return x.Clone(), nil
+}
+func (biasAddOp) ReturnsPtr() bool         { return false }
+func (biasAddOp) CallsExtern() bool        { return false }
+func (biasAddOp) OverwritesInput() int     { return -1 }
+func (op biasAddOp) WriteHash(h hash.Hash) { fmt.Fprintf(h, "adamant.%v", op) }
+func (op biasAddOp) Hashcode() uint32      { return opHash(op) }
+func (biasAddOp) String() string           { return "BiasAdd" }
+
+// Do returns x + b, row by row.
+func (op biasAddOp) Do(vals ...G.Value) (G.Value, error) {
+	x, err := denseArg(op.String(), vals, 0)
+	if err != nil {
+		return nil, err
+	}
+	b, err := denseArg(op.String(), vals, 1)
+	if err != nil {
+		return nil, err
+	}
+	s := x.Shape()
+	if len(s) != 2 || !b.Shape().Eq(tensor.Shape{s[1]}) || b.Dtype() != x.Dtype() {
+		return nil, errors.Errorf("layers: %v: input %v %v and bias %v %v, want (batch, n) and (n) of one dtype", op, s, x.Dtype(), b.Shape(), b.Dtype())
+	}
+	y := tensor.New(tensor.WithShape(s...), tensor.Of(x.Dtype()))
+	switch xs := x.Data().(type) {
+	case []float32:
+		addRows(xs, b.Float32s(), y.Float32s())
+	case []float64:
+		addRows(xs, b.Float64s(), y.Float64s())
+	default:
+		return nil, errors.Errorf("layers: %v: dtype %v is not supported", op, x.Dtype())
+	}
+	return y, nil
+}
+
+func (biasAddOp) DiffWRT(int) []bool { return []bool{true, true} }
+
+// SymDiff: ∂L/∂x is the upstream gradient; ∂L/∂b sums it over the rows.
+func (op biasAddOp) SymDiff(in G.Nodes, _, grad *G.Node) (G.Nodes, error) {
+	if len(in) != 2 {
+		return nil, errors.Errorf("layers: %v has %d inputs, want 2", op, len(in))
+	}
+	db, err := G.ApplyOp(colSumOp{}, grad)
+	if err != nil {
+		return nil, err
+	}
+	return G.Nodes{grad, db}, nil
+}
+
+// colSumOp sums a (batch, n) matrix over its rows.
+type colSumOp struct{}
+
+func (colSumOp) Arity() int { return 1 }
+func (colSumOp) Type() hm.Type {
+	a := hm.TypeVariable('a')
+	return hm.NewFnType(G.TensorType{Dims: 2, Of: a}, G.TensorType{Dims: 1, Of: a})
+}
+func (op colSumOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
+	s, err := shapeArg(op.String(), in, 0)
+	if err != nil {
+		return nil, err
+	}
+	if len(s) != 2 {
+		return nil, errors.Errorf("layers: %v needs a matrix, got %v", op, s)
+	}
+	return tensor.Shape{s[1]}, nil
+}
+func (colSumOp) ReturnsPtr() bool         { return false }
+func (colSumOp) CallsExtern() bool        { return false }
+func (colSumOp) OverwritesInput() int     { return -1 }
+func (op colSumOp) WriteHash(h hash.Hash) { fmt.Fprintf(h, "adamant.%v", op) }
+func (op colSumOp) Hashcode() uint32      { return opHash(op) }
+func (colSumOp) String() string           { return "ColSum" }
+
+// Do sums the rows, first to last.
+func (op colSumOp) Do(vals ...G.Value) (G.Value, error) {
+	x, err := denseArg(op.String(), vals, 0)
+	if err != nil {
+		return nil, err
+	}
+	s := x.Shape()
+	if len(s) != 2 {
+		return nil, errors.Errorf("layers: %v needs a matrix, got %v", op, s)
+	}
+	out := tensor.New(tensor.WithShape(s[1]), tensor.Of(x.Dtype()))
+	switch xs := x.Data().(type) {
+	case []float32:
+		sumRows(xs, out.Float32s())
+	case []float64:
+		sumRows(xs, out.Float64s())
+	default:
+		return nil, errors.Errorf("layers: %v: dtype %v is not supported", op, x.Dtype())
+	}
+	return out, nil
+}
+
+// addRows sets y = x + b for every row of x.
+func addRows[T float](x, b, y []T) {
+	n := len(b)
+	for r := 0; r+n <= len(x); r += n {
+		xr, yr := x[r:r+n], y[r:r+n]
+		for j, v := range b {
+			yr[j] = xr[j] + v
+		}
+	}
+}
+
+// sumRows adds every row of x into out, which starts at zero.
+func sumRows[T float](x, out []T) {
+	n := len(out)
+	for r := 0; r+n <= len(x); r += n {
+		for j, v := range x[r : r+n] {
+			out[j] += v
+		}
+	}
+}
+
+var (
+	_ G.SDOp = biasAddOp{}
+	_ G.Op   = colSumOp{}
+)
