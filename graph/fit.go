@@ -387,17 +387,32 @@ func (m *Model) snapshot() *weightSnapshot {
 }
 
 func (m *Model) restore(s callbacks.Snapshot) error {
-	ws, ok := s.(*weightSnapshot)
-	params := m.params.List()
-	if !ok || len(ws.values) != len(params) {
-		return errors.Errorf("graph: snapshot %T was not taken from this model", s)
+	views, err := m.snapshotParams(s)
+	if err != nil {
+		return err
 	}
-	for i, p := range params {
-		if err := tensor.Copy(p.Value, ws.values[i]); err != nil {
+	for i, p := range m.params.List() {
+		if err := tensor.Copy(p.Value, views[i].Value); err != nil {
 			return errors.Wrapf(err, "graph: restoring %s", p.Name)
 		}
 	}
 	return nil
+}
+
+// snapshotParams presents a snapshot as parameters (the model's names, the
+// snapshot's tensors), the form the weights codec reads and writes. It
+// fails for a snapshot of another model.
+func (m *Model) snapshotParams(s callbacks.Snapshot) ([]*layers.Param, error) {
+	ws, ok := s.(*weightSnapshot)
+	params := m.params.List()
+	if !ok || len(ws.values) != len(params) {
+		return nil, errors.Errorf("graph: snapshot %T was not taken from this model", s)
+	}
+	views := make([]*layers.Param, len(params))
+	for i, p := range params {
+		views[i] = &layers.Param{Name: p.Name, Value: ws.values[i]}
+	}
+	return views, nil
 }
 
 // SaveCheckpoint implements callbacks.Trainer. The file is written once
@@ -498,27 +513,21 @@ func (l *fitLoop) resume(path string) error {
 // MarshalSnapshot implements callbacks.SnapshotMarshaler, so that
 // EarlyStopping's best weights survive a checkpoint.
 func (l *fitLoop) MarshalSnapshot(s callbacks.Snapshot) ([]byte, error) {
-	ws, ok := s.(*weightSnapshot)
-	params := l.m.params.List()
-	if !ok || len(ws.values) != len(params) {
-		return nil, errors.Errorf("graph: snapshot %T was not taken from this model", s)
+	views, err := l.m.snapshotParams(s)
+	if err != nil {
+		return nil, err
 	}
-	copies := make([]*layers.Param, len(params))
-	for i, p := range params {
-		copies[i] = &layers.Param{Name: p.Name, Value: ws.values[i]}
-	}
-	return encodeWeights(copies), nil
+	return encodeWeights(views), nil
 }
 
 // UnmarshalSnapshot implements callbacks.SnapshotMarshaler.
 func (l *fitLoop) UnmarshalSnapshot(b []byte) (callbacks.Snapshot, error) {
 	ws := l.m.snapshot()
-	params := l.m.params.List()
-	copies := make([]*layers.Param, len(params))
-	for i, p := range params {
-		copies[i] = &layers.Param{Name: p.Name, Value: ws.values[i]}
+	views, err := l.m.snapshotParams(ws)
+	if err != nil {
+		return nil, err
 	}
-	if err := decodeWeights("snapshot", b, copies); err != nil {
+	if err := decodeWeights("snapshot", b, views); err != nil {
 		return nil, err
 	}
 	return ws, nil

@@ -183,11 +183,8 @@ func train(ctx context.Context, c *config, data *mnistData, out runOutput) (*run
 		res.stoppedEpoch, res.bestEpoch = early.StoppedEpoch(), early.BestEpoch()
 	}
 	if fitErr != nil {
-		if ctx.Err() != nil {
-			res.interrupted = true
-			res.seconds = time.Since(start).Seconds()
-			return res, fitErr
-		}
+		res.interrupted = ctx.Err() != nil
+		res.seconds = time.Since(start).Seconds()
 		return res, fitErr
 	}
 	if c.Plots && hist != nil && len(hist.Epoch) > 0 {
