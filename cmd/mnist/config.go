@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"runtime"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -250,7 +251,7 @@ func (c *config) validate() error {
 		{c.WeightDecayMode != "l2" && c.WeightDecayMode != "decoupled", "weight-decay-mode", c.WeightDecayMode, "l2 or decoupled"},
 		{nan(c.ClipNorm) || c.ClipNorm < 0, "clip-norm", c.ClipNorm, "≥ 0 (0: off)"},
 		{nan(c.ClipValue) || c.ClipValue < 0, "clip-value", c.ClipValue, "≥ 0 (0: off)"},
-		{!contains(scheduleNames, c.Schedule), "schedule", c.Schedule, strings.Join(scheduleNames, ", ")},
+		{!slices.Contains(scheduleNames, c.Schedule), "schedule", c.Schedule, strings.Join(scheduleNames, ", ")},
 		{c.ScheduleInterval != "epoch" && c.ScheduleInterval != "batch", "schedule-every", c.ScheduleInterval, "epoch or batch"},
 		{c.StepSize < 1, "step-size", c.StepSize, "≥ 1"},
 		{nan(c.Gamma) || c.Gamma <= 0 || c.Gamma > 1, "gamma", c.Gamma, "(0, 1]"},
@@ -316,15 +317,6 @@ func fmtValue(v any) string {
 		return strconv.Quote(s)
 	}
 	return fmt.Sprint(v)
-}
-
-func contains(xs []string, x string) bool {
-	for _, v := range xs {
-		if v == x {
-			return true
-		}
-	}
-	return false
 }
 
 // defaultOut names a fresh run directory.

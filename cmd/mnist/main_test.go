@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -283,7 +284,7 @@ func TestCLIDocListsEveryFlag(t *testing.T) {
 			t.Errorf("docs/cli.md does not document -%s", f.Name)
 		}
 	})
-	for _, name := range []string{"strategy", "space", "trials", "grid-points", "workers", "metric", "maximize", "min-epochs", "eta", "max-trials", "search-seed", "checkpoint", "config"} {
+	for _, name := range append(slices.Clone(searchFlags), "checkpoint", "config") {
 		if !bytes.Contains(doc, []byte("  -"+name+" ")) {
 			t.Errorf("docs/cli.md does not document -%s", name)
 		}

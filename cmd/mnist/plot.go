@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
-	"strconv"
 
 	"github.com/pkg/errors"
 	"gonum.org/v1/plot"
@@ -108,8 +107,8 @@ func plotTuning(board *tuning.Leaderboard, metric, path string) error {
 		xName = "lr"
 	} else {
 		var names []string
-		for k, v := range ok[0].Trial.Params {
-			if _, num := numeric(v); num {
+		for k := range ok[0].Trial.Params {
+			if !math.IsNaN(ok[0].Trial.Params.Float(k)) {
 				names = append(names, k)
 			}
 		}
@@ -121,7 +120,7 @@ func plotTuning(board *tuning.Leaderboard, metric, path string) error {
 	}
 	groups := map[string]plotter.XYs{}
 	for _, r := range ok {
-		x, _ := numeric(r.Trial.Params[xName])
+		x := r.Trial.Params.Float(xName)
 		key := "all trials"
 		if b, has := r.Trial.Params["beta1"]; has {
 			key = "beta1=" + paramString(b)
@@ -150,19 +149,6 @@ func plotTuning(board *tuning.Leaderboard, metric, path string) error {
 	}
 	p.Legend.Top = true
 	return savePNG(p, path)
-}
-
-func numeric(v any) (float64, bool) {
-	switch x := v.(type) {
-	case float64:
-		return x, true
-	case int:
-		return float64(x), true
-	case string:
-		f, err := strconv.ParseFloat(x, 64)
-		return f, err == nil
-	}
-	return 0, false
 }
 
 // savePNG renders p at 16×10 cm and writes it atomically. gonum/plot

@@ -25,6 +25,10 @@ import (
 var untunable = []string{"data", "download", "train-limit", "test-limit", "val-fraction", "seed",
 	"threads", "blas", "out", "resume", "progress", "plots", "show-augment", "cpuprofile", "memprofile"}
 
+// searchFlags are the flags of the search itself, as -h groups them; they
+// cannot be searched.
+var searchFlags = []string{"strategy", "space", "trials", "grid-points", "workers", "metric", "maximize", "min-epochs", "eta", "max-trials", "search-seed"}
+
 // tuneFlags are the search's own settings.
 type tuneFlags struct {
 	strategy   string
@@ -59,7 +63,7 @@ func cmdTune(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs.IntVar(&t.eta, "eta", t.eta, "halving: keep the best 1/eta of each rung, ≥ 2")
 	fs.IntVar(&t.maxTrials, "max-trials", t.maxTrials, "refuse a grid larger than this")
 	fs.Uint64Var(&t.searchSeed, "search-seed", t.searchSeed, "seed that draws the configurations")
-	groups = append([]flagGroup{{"Search", []string{"strategy", "space", "trials", "grid-points", "workers", "metric", "maximize", "min-epochs", "eta", "max-trials", "search-seed"}}}, groups...)
+	groups = append([]flagGroup{{"Search", searchFlags}}, groups...)
 	fs.Usage = func() {
 		printUsage(stderr, fs, "usage: mnist tune [flags]\n\nSearches the training flags named in -space; every other training flag is\nthe base configuration all trials share (-epochs defaults to 3 here).", groups)
 	}
@@ -78,7 +82,7 @@ func cmdTune(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	for _, d := range space.Dimensions() {
 		name := d.Name()
-		if fs.Lookup(name) == nil || contains(untunable, name) || isTuneFlag(name) {
+		if fs.Lookup(name) == nil || slices.Contains(untunable, name) || slices.Contains(searchFlags, name) {
 			return usagef("invalid value for flag -space: %q is not a training flag that can be searched", name)
 		}
 	}
@@ -94,7 +98,7 @@ func cmdTune(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	// normalised once for the whole search.
 	augmented := hasAugmentation(&c)
 	for _, d := range space.Dimensions() {
-		augmented = augmented || contains([]string{"rotate", "shift", "flip"}, d.Name())
+		augmented = augmented || slices.Contains([]string{"rotate", "shift", "flip"}, d.Name())
 	}
 	data, err := loadData(ctx, &c, stderr, augmented)
 	if err != nil {
@@ -177,7 +181,7 @@ func (t *tuneFlags) build(epochs int) (tuning.Strategy, error) {
 		return nil, usagef("invalid value %d for flag -workers: want ≥ 1", t.workers)
 	case t.maxTrials < 1:
 		return nil, usagef("invalid value %d for flag -max-trials: want ≥ 1", t.maxTrials)
-	case !contains([]string{"val_loss", "val_accuracy", "loss", "accuracy", "test_loss", "test_accuracy"}, t.metric):
+	case !slices.Contains([]string{"val_loss", "val_accuracy", "loss", "accuracy", "test_loss", "test_accuracy"}, t.metric):
 		return nil, usagef("invalid value %q for flag -metric: want val_loss, val_accuracy, loss, accuracy, test_loss or test_accuracy", t.metric)
 	}
 	switch t.strategy {
@@ -195,10 +199,6 @@ func (t *tuneFlags) build(epochs int) (tuning.Strategy, error) {
 		return tuning.Halving(t.trials, t.searchSeed, t.minEpochs, epochs, t.eta), nil
 	}
 	return nil, usagef("invalid value %q for flag -strategy: want grid, random or halving", t.strategy)
-}
-
-func isTuneFlag(name string) bool {
-	return contains([]string{"strategy", "space", "trials", "grid-points", "workers", "metric", "maximize", "min-epochs", "eta", "max-trials", "search-seed"}, name)
 }
 
 // trialConfig applies a trial's parameters to the base configuration through
