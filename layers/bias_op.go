@@ -16,7 +16,7 @@ import (
 // reduction; this op adds in place of the repeat, and its gradient is the
 // upstream gradient itself for the matrix and a column sum for the bias.
 // The arithmetic is the same element by element: y[i][j] = x[i][j] + b[j].
-type biasAddOp struct{}
+type biasAddOp struct{ pureOp }
 
 func (biasAddOp) Arity() int { return 2 }
 func (biasAddOp) Type() hm.Type {
@@ -38,9 +38,6 @@ func (op biasAddOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
 	}
 	return x.Clone(), nil
 }
-func (biasAddOp) ReturnsPtr() bool         { return false }
-func (biasAddOp) CallsExtern() bool        { return false }
-func (biasAddOp) OverwritesInput() int     { return -1 }
 func (op biasAddOp) WriteHash(h hash.Hash) { fmt.Fprintf(h, "adamant.%v", op) }
 func (op biasAddOp) Hashcode() uint32      { return opHash(op) }
 func (biasAddOp) String() string           { return "BiasAdd" }
@@ -86,7 +83,7 @@ func (op biasAddOp) SymDiff(in G.Nodes, _, grad *G.Node) (G.Nodes, error) {
 }
 
 // colSumOp sums a (batch, n) matrix over its rows.
-type colSumOp struct{}
+type colSumOp struct{ pureOp }
 
 func (colSumOp) Arity() int { return 1 }
 func (colSumOp) Type() hm.Type {
@@ -103,9 +100,6 @@ func (op colSumOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
 	}
 	return tensor.Shape{s[1]}, nil
 }
-func (colSumOp) ReturnsPtr() bool         { return false }
-func (colSumOp) CallsExtern() bool        { return false }
-func (colSumOp) OverwritesInput() int     { return -1 }
 func (op colSumOp) WriteHash(h hash.Hash) { fmt.Fprintf(h, "adamant.%v", op) }
 func (op colSumOp) Hashcode() uint32      { return opHash(op) }
 func (colSumOp) String() string           { return "ColSum" }

@@ -18,7 +18,10 @@ import (
 // iterator; the product per image lands in NCHW directly, which made a step
 // of the MNIST CNN about 2× faster. The products go to the BLAS installed
 // with gorgonia.Use (fastblas in cmd/mnist).
-type convOp struct{ kernel, stride, padding int }
+type convOp struct {
+	pureOp
+	kernel, stride, padding int
+}
 
 // convGeom is the geometry of one convolution run.
 type convGeom struct {
@@ -69,9 +72,6 @@ func (op convOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
 	}
 	return tensor.Shape{g.n, g.f, g.oh, g.ow}, nil
 }
-func (op convOp) ReturnsPtr() bool      { return false }
-func (op convOp) CallsExtern() bool     { return false }
-func (op convOp) OverwritesInput() int  { return -1 }
 func (op convOp) WriteHash(h hash.Hash) { fmt.Fprintf(h, "adamant.%v", op) }
 func (op convOp) Hashcode() uint32      { return opHash(op) }
 func (op convOp) String() string {
@@ -137,6 +137,7 @@ func (op convOp) SymDiff(in G.Nodes, _, grad *G.Node) (G.Nodes, error) {
 // convDataGradOp computes ∂L/∂x from the weights and ∂L/∂y: per image,
 // col2im(Wᵀ·dy[n]).
 type convDataGradOp struct {
+	pureOp
 	op convOp
 	x  tensor.Shape
 }
@@ -148,9 +149,6 @@ func (d convDataGradOp) Type() hm.Type {
 	return hm.NewFnType(t4, t4, t4)
 }
 func (d convDataGradOp) InferShape(...G.DimSizer) (tensor.Shape, error) { return d.x.Clone(), nil }
-func (d convDataGradOp) ReturnsPtr() bool                               { return false }
-func (d convDataGradOp) CallsExtern() bool                              { return false }
-func (d convDataGradOp) OverwritesInput() int                           { return -1 }
 func (d convDataGradOp) WriteHash(h hash.Hash)                          { fmt.Fprintf(h, "adamant.%v", d) }
 func (d convDataGradOp) Hashcode() uint32                               { return opHash(d) }
 func (d convDataGradOp) String() string                                 { return fmt.Sprintf("%vDataGrad%v", d.op, d.x) }
@@ -187,6 +185,7 @@ func (d convDataGradOp) Do(vals ...G.Value) (G.Value, error) {
 
 // convFilterGradOp computes ∂L/∂W from x and ∂L/∂y: Σₙ dy[n]·im2col(x[n])ᵀ.
 type convFilterGradOp struct {
+	pureOp
 	op convOp
 	w  tensor.Shape
 }
@@ -198,9 +197,6 @@ func (d convFilterGradOp) Type() hm.Type {
 	return hm.NewFnType(t4, t4, t4)
 }
 func (d convFilterGradOp) InferShape(...G.DimSizer) (tensor.Shape, error) { return d.w.Clone(), nil }
-func (d convFilterGradOp) ReturnsPtr() bool                               { return false }
-func (d convFilterGradOp) CallsExtern() bool                              { return false }
-func (d convFilterGradOp) OverwritesInput() int                           { return -1 }
 func (d convFilterGradOp) WriteHash(h hash.Hash)                          { fmt.Fprintf(h, "adamant.%v", d) }
 func (d convFilterGradOp) Hashcode() uint32                               { return opHash(d) }
 func (d convFilterGradOp) String() string                                 { return fmt.Sprintf("%vFilterGrad%v", d.op, d.w) }
@@ -236,7 +232,7 @@ func (d convFilterGradOp) Do(vals ...G.Value) (G.Value, error) {
 }
 
 // convBiasGradOp sums ∂L/∂y over images and positions: ∂L/∂b.
-type convBiasGradOp struct{}
+type convBiasGradOp struct{ pureOp }
 
 func (convBiasGradOp) Arity() int { return 1 }
 func (convBiasGradOp) Type() hm.Type {
@@ -253,9 +249,6 @@ func (op convBiasGradOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
 	}
 	return tensor.Shape{s[1]}, nil
 }
-func (convBiasGradOp) ReturnsPtr() bool         { return false }
-func (convBiasGradOp) CallsExtern() bool        { return false }
-func (convBiasGradOp) OverwritesInput() int     { return -1 }
 func (op convBiasGradOp) WriteHash(h hash.Hash) { fmt.Fprintf(h, "adamant.%v", op) }
 func (op convBiasGradOp) Hashcode() uint32      { return opHash(op) }
 func (convBiasGradOp) String() string           { return "Conv2DBiasGrad" }

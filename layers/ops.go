@@ -12,6 +12,20 @@ import (
 	"gorgonia.org/tensor"
 )
 
+// pureOp supplies the gorgonia.Op answers every op of this package shares:
+// each returns a fresh value (not a pointer into an input), runs in Go, and
+// overwrites none of its inputs.
+type pureOp struct{}
+
+// ReturnsPtr implements gorgonia.Op.
+func (pureOp) ReturnsPtr() bool { return false }
+
+// CallsExtern implements gorgonia.Op.
+func (pureOp) CallsExtern() bool { return false }
+
+// OverwritesInput implements gorgonia.Op.
+func (pureOp) OverwritesInput() int { return -1 }
+
 // This file holds the custom Gorgonia ops behind the activations and the
 // row-wise softmax. Gorgonia's own versions either build several nodes per
 // activation (Rectify, LeakyRelu: a comparison, a cast and a product, each
@@ -83,6 +97,7 @@ func (k actKind) String() string { return actNames[k] }
 
 // actOp applies an activation elementwise.
 type actOp struct {
+	pureOp
 	kind  actKind
 	alpha float64
 }
@@ -92,9 +107,6 @@ func (op actOp) Type() hm.Type { a := hm.TypeVariable('a'); return hm.NewFnType(
 func (op actOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
 	return shapeArg(op.String(), in, 0)
 }
-func (op actOp) ReturnsPtr() bool      { return false }
-func (op actOp) CallsExtern() bool     { return false }
-func (op actOp) OverwritesInput() int  { return -1 }
 func (op actOp) WriteHash(h hash.Hash) { fmt.Fprintf(h, "adamant.%v{%v}", op.kind, op.alpha) }
 func (op actOp) Hashcode() uint32      { return opHash(op) }
 func (op actOp) String() string {
@@ -140,9 +152,6 @@ func (op actDiffOp) Type() hm.Type { a := hm.TypeVariable('a'); return hm.NewFnT
 func (op actDiffOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
 	return shapeArg(op.String(), in, 0)
 }
-func (op actDiffOp) ReturnsPtr() bool     { return false }
-func (op actDiffOp) CallsExtern() bool    { return false }
-func (op actDiffOp) OverwritesInput() int { return -1 }
 func (op actDiffOp) WriteHash(h hash.Hash) {
 	fmt.Fprintf(h, "adamant.%vDiff{%v}", op.kind, op.alpha)
 }
@@ -310,16 +319,16 @@ func actBackward[T float](kind actKind, alpha T, x, y, g, dx []T) {
 
 // softmaxOp is a softmax (or log-softmax) over the last axis, stable per
 // row: each row is shifted by its own maximum before exponentiating.
-type softmaxOp struct{ log bool }
+type softmaxOp struct {
+	pureOp
+	log bool
+}
 
 func (op softmaxOp) Arity() int    { return 1 }
 func (op softmaxOp) Type() hm.Type { a := hm.TypeVariable('a'); return hm.NewFnType(a, a) }
 func (op softmaxOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
 	return shapeArg(op.String(), in, 0)
 }
-func (op softmaxOp) ReturnsPtr() bool                    { return false }
-func (op softmaxOp) CallsExtern() bool                   { return false }
-func (op softmaxOp) OverwritesInput() int                { return -1 }
 func (op softmaxOp) WriteHash(h hash.Hash)               { fmt.Fprintf(h, "adamant.%s", op.String()) }
 func (op softmaxOp) Hashcode() uint32                    { return opHash(op) }
 func (op softmaxOp) Do(vals ...G.Value) (G.Value, error) { return op.UsePreallocDo(nil, vals...) }
@@ -377,9 +386,6 @@ func (op softmaxDiffOp) Type() hm.Type { a := hm.TypeVariable('a'); return hm.Ne
 func (op softmaxDiffOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
 	return shapeArg(op.String(), in, 0)
 }
-func (op softmaxDiffOp) ReturnsPtr() bool                    { return false }
-func (op softmaxDiffOp) CallsExtern() bool                   { return false }
-func (op softmaxDiffOp) OverwritesInput() int                { return -1 }
 func (op softmaxDiffOp) WriteHash(h hash.Hash)               { fmt.Fprintf(h, "adamant.%s", op.String()) }
 func (op softmaxDiffOp) Hashcode() uint32                    { return opHash(op) }
 func (op softmaxDiffOp) String() string                      { return softmaxOp(op).String() + "Diff" }

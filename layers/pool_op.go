@@ -13,7 +13,10 @@ import (
 // poolOp is a 2-D max pooling over NCHW input whose backward pass
 // recomputes each window's winner from the input instead of storing the
 // indices, so the forward pass allocates only its output.
-type poolOp struct{ kernel, stride, padding int }
+type poolOp struct {
+	pureOp
+	kernel, stride, padding int
+}
 
 // poolGeom is the geometry of one pooling run.
 type poolGeom struct {
@@ -47,9 +50,6 @@ func (op poolOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
 	}
 	return tensor.Shape{s[0], s[1], g.oh, g.ow}, nil
 }
-func (op poolOp) ReturnsPtr() bool      { return false }
-func (op poolOp) CallsExtern() bool     { return false }
-func (op poolOp) OverwritesInput() int  { return -1 }
 func (op poolOp) WriteHash(h hash.Hash) { fmt.Fprintf(h, "adamant.%v", op) }
 func (op poolOp) Hashcode() uint32      { return opHash(op) }
 func (op poolOp) String() string {
@@ -100,9 +100,6 @@ func (op poolDiffOp) Type() hm.Type { a := hm.TypeVariable('a'); return hm.NewFn
 func (op poolDiffOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
 	return shapeArg(op.String(), in, 0)
 }
-func (op poolDiffOp) ReturnsPtr() bool                    { return false }
-func (op poolDiffOp) CallsExtern() bool                   { return false }
-func (op poolDiffOp) OverwritesInput() int                { return -1 }
 func (op poolDiffOp) WriteHash(h hash.Hash)               { fmt.Fprintf(h, "adamant.%v", op) }
 func (op poolDiffOp) Hashcode() uint32                    { return opHash(op) }
 func (op poolDiffOp) String() string                      { return poolOp(op).String() + "Diff" }
