@@ -28,14 +28,20 @@ func mnistBatch() *datasets.Batch {
 	return b
 }
 
-// benchmarkOurStep times one TrainStep of the MNIST MLP (784-128-10, batch
-// 64, float32) with solvers.Adam: feed, forward, backward, update.
-func benchmarkOurStep(b *testing.B) {
+// mnistMLP is the benchmark's model: MLP 784-128-10, batch 64, float32.
+func mnistMLP(b *testing.B) *Model {
 	m, err := New(layers.Sequential(layers.Dense(128), layers.ReLU(), layers.Dense(10)), WithInputShape(784))
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer m.Close()
+	b.Cleanup(func() { m.Close() })
+	return m
+}
+
+// benchmarkOurStep times one TrainStep of the MNIST MLP (784-128-10, batch
+// 64, float32) with solvers.Adam: feed, forward, backward, update.
+func benchmarkOurStep(b *testing.B) {
+	m := mnistMLP(b)
 	solver := newAdam(b)
 	batch := mnistBatch()
 	for i := 0; i < 5; i++ { // warm the allocator and the BLAS workspaces
@@ -56,11 +62,7 @@ func benchmarkOurStep(b *testing.B) {
 // the same model: what Gorgonia allocates by itself. TrainStep's allocations
 // above this floor are adamant's own (feed, hooks, solver, bookkeeping).
 func benchmarkMachineOnly(b *testing.B) {
-	m, err := New(layers.Sequential(layers.Dense(128), layers.ReLU(), layers.Dense(10)), WithInputShape(784))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer m.Close()
+	m := mnistMLP(b)
 	if err := m.train.feed(mnistBatch()); err != nil {
 		b.Fatal(err)
 	}
