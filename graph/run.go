@@ -129,15 +129,21 @@ func (p *program) feed(b *datasets.Batch) error {
 // when the batch has the other dtype, zero in padded rows), one-hot targets,
 // and row weights 1/rows for real rows and 0 for padding.
 func fill[T float32 | float64](x, target, rowWeights []T, b *datasets.Batch, need, classes int) {
-	switch {
-	case b.X32 != nil:
-		for i, v := range b.X32[:need] {
-			x[i] = T(v)
+	// copy (a memmove) where the dtypes match: the converting loop, which
+	// generic code cannot turn into one, took 30 µs of an MNIST step.
+	switch xs := any(x).(type) {
+	case []float32:
+		if b.X32 != nil {
+			copy(xs, b.X32[:need])
+			break
 		}
-	default:
-		for i, v := range b.X64[:need] {
-			x[i] = T(v)
+		convert(xs, b.X64[:need])
+	case []float64:
+		if b.X64 != nil {
+			copy(xs, b.X64[:need])
+			break
 		}
+		convert(xs, b.X32[:need])
 	}
 	clear(x[need:])
 	clear(target)
@@ -150,6 +156,13 @@ func fill[T float32 | float64](x, target, rowWeights []T, b *datasets.Batch, nee
 		if i < b.Size {
 			rowWeights[i] = w
 		}
+	}
+}
+
+// convert copies src into dst, converting each element.
+func convert[D, S float32 | float64](dst []D, src []S) {
+	for i, v := range src {
+		dst[i] = D(v)
 	}
 }
 

@@ -6,6 +6,8 @@ import (
 
 	"github.com/pkg/errors"
 	G "gorgonia.org/gorgonia"
+
+	"github.com/adamant-ml/adamant/internal/opkit"
 )
 
 // guard runs a layer's graph building and turns a Gorgonia panic into an
@@ -50,7 +52,9 @@ func (a activation) Forward(s *Scope, x *G.Node) (*G.Node, error) {
 	if err := a.validate(); err != nil {
 		return nil, err
 	}
-	return guard(name, func() (*G.Node, error) { return G.ApplyOp(a.op, x) })
+	op := a.op
+	op.out = opkit.NewOutput()
+	return guard(name, func() (*G.Node, error) { return G.ApplyOp(op, x) })
 }
 
 // String names the activation and its parameter, for model summaries.
@@ -91,7 +95,9 @@ func (l softmax) Forward(s *Scope, x *G.Node) (*G.Node, error) {
 	if x.Dims() < 1 {
 		return nil, errors.Errorf("layers: %s: input %q is a scalar, want (batch, classes)", name, x.Name())
 	}
-	return guard(name, func() (*G.Node, error) { return G.ApplyOp(l.op, x) })
+	op := l.op
+	op.out = opkit.NewOutput()
+	return guard(name, func() (*G.Node, error) { return G.ApplyOp(op, x) })
 }
 
 // String names the layer for model summaries.

@@ -8,6 +8,8 @@ import (
 	"github.com/pkg/errors"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
+
+	"github.com/adamant-ml/adamant/internal/opkit"
 )
 
 // biasAddOp adds a bias vector to every row of a (batch, units) matrix.
@@ -16,7 +18,10 @@ import (
 // reduction; this op adds in place of the repeat, and its gradient is the
 // upstream gradient itself for the matrix and a column sum for the bias.
 // The arithmetic is the same element by element: y[i][j] = x[i][j] + b[j].
-type biasAddOp struct{ pureOp }
+type biasAddOp struct {
+	opkit.Pure
+	out *opkit.Output
+}
 
 func (biasAddOp) Arity() int { return 2 }
 func (biasAddOp) Type() hm.Type {
@@ -39,7 +44,7 @@ func (op biasAddOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
 	return x.Clone(), nil
 }
 func (op biasAddOp) WriteHash(h hash.Hash) { fmt.Fprintf(h, "adamant.%v", op) }
-func (op biasAddOp) Hashcode() uint32      { return opHash(op) }
+func (op biasAddOp) Hashcode() uint32      { return opkit.Hash(op) }
 func (biasAddOp) String() string           { return "BiasAdd" }
 
 // Do returns x + b, row by row.
@@ -56,7 +61,7 @@ func (op biasAddOp) Do(vals ...G.Value) (G.Value, error) {
 	if len(s) != 2 || !b.Shape().Eq(tensor.Shape{s[1]}) || b.Dtype() != x.Dtype() {
 		return nil, errors.Errorf("layers: %v: input %v %v and bias %v %v, want (batch, n) and (n) of one dtype", op, s, x.Dtype(), b.Shape(), b.Dtype())
 	}
-	y := tensor.New(tensor.WithShape(s...), tensor.Of(x.Dtype()))
+	y := op.out.Like(nil, x)
 	switch xs := x.Data().(type) {
 	case []float32:
 		addRows(xs, b.Float32s(), y.Float32s())
@@ -75,7 +80,7 @@ func (op biasAddOp) SymDiff(in G.Nodes, _, grad *G.Node) (G.Nodes, error) {
 	if len(in) != 2 {
 		return nil, errors.Errorf("layers: %v has %d inputs, want 2", op, len(in))
 	}
-	db, err := G.ApplyOp(colSumOp{}, grad)
+	db, err := G.ApplyOp(colSumOp{out: opkit.NewOutput()}, grad)
 	if err != nil {
 		return nil, err
 	}
@@ -83,7 +88,10 @@ func (op biasAddOp) SymDiff(in G.Nodes, _, grad *G.Node) (G.Nodes, error) {
 }
 
 // colSumOp sums a (batch, n) matrix over its rows.
-type colSumOp struct{ pureOp }
+type colSumOp struct {
+	opkit.Pure
+	out *opkit.Output
+}
 
 func (colSumOp) Arity() int { return 1 }
 func (colSumOp) Type() hm.Type {
@@ -101,7 +109,7 @@ func (op colSumOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
 	return tensor.Shape{s[1]}, nil
 }
 func (op colSumOp) WriteHash(h hash.Hash) { fmt.Fprintf(h, "adamant.%v", op) }
-func (op colSumOp) Hashcode() uint32      { return opHash(op) }
+func (op colSumOp) Hashcode() uint32      { return opkit.Hash(op) }
 func (colSumOp) String() string           { return "ColSum" }
 
 // Do sums the rows, first to last.
@@ -114,7 +122,7 @@ func (op colSumOp) Do(vals ...G.Value) (G.Value, error) {
 	if len(s) != 2 {
 		return nil, errors.Errorf("layers: %v needs a matrix, got %v", op, s)
 	}
-	out := tensor.New(tensor.WithShape(s[1]), tensor.Of(x.Dtype()))
+	out := op.out.Get(nil, x.Dtype(), s[1])
 	switch xs := x.Data().(type) {
 	case []float32:
 		sumRows(xs, out.Float32s())
@@ -137,9 +145,10 @@ func addRows[T float](x, b, y []T) {
 	}
 }
 
-// sumRows adds every row of x into out, which starts at zero.
+// sumRows sets out to the sum of x's rows, added first to last.
 func sumRows[T float](x, out []T) {
 	n := len(out)
+	clear(out)
 	for r := 0; r+n <= len(x); r += n {
 		for j, v := range x[r : r+n] {
 			out[j] += v

@@ -7,6 +7,8 @@ import (
 	"github.com/pkg/errors"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
+
+	"github.com/adamant-ml/adamant/internal/opkit"
 )
 
 // window holds the settings shared by the sliding-window layers.
@@ -123,7 +125,7 @@ func (c *conv2D) Forward(s *Scope, x *G.Node) (*G.Node, error) {
 			return nil, err
 		}
 		return guard(c.String(), func() (*G.Node, error) {
-			return G.ApplyOp(convOp{kernel: k, stride: c.stride, padding: c.padding}, x, w, b)
+			return G.ApplyOp(convOp{kernel: k, stride: c.stride, padding: c.padding, out: opkit.NewOutput()}, x, w, b)
 		})
 	})
 }
@@ -161,7 +163,7 @@ func (m *maxPool2D) Forward(s *Scope, x *G.Node) (*G.Node, error) {
 	if 2*m.padding > m.kernel {
 		return nil, errors.Errorf("layers: MaxPool2D padding = %d must be ≤ kernel/2 = %d", m.padding, m.kernel/2)
 	}
-	op := poolOp{kernel: m.kernel, stride: m.stride, padding: m.padding}
+	op := poolOp{kernel: m.kernel, stride: m.stride, padding: m.padding, out: opkit.NewOutput()}
 	return guard(m.String(), func() (*G.Node, error) { return G.ApplyOp(op, x) })
 }
 

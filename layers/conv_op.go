@@ -6,9 +6,10 @@ import (
 
 	"github.com/chewxy/hm"
 	"github.com/pkg/errors"
-	"gonum.org/v1/gonum/blas"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
+
+	"github.com/adamant-ml/adamant/internal/opkit"
 )
 
 // convOp is a 2-D convolution with bias over NCHW input, computed image by
@@ -19,8 +20,9 @@ import (
 // of the MNIST CNN about 2× faster. The products go to the BLAS installed
 // with gorgonia.Use (fastblas in cmd/mnist).
 type convOp struct {
-	pureOp
+	opkit.Pure
 	kernel, stride, padding int
+	out                     *opkit.Output
 }
 
 // convGeom is the geometry of one convolution run.
@@ -73,7 +75,7 @@ func (op convOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
 	return tensor.Shape{g.n, g.f, g.oh, g.ow}, nil
 }
 func (op convOp) WriteHash(h hash.Hash) { fmt.Fprintf(h, "adamant.%v", op) }
-func (op convOp) Hashcode() uint32      { return opHash(op) }
+func (op convOp) Hashcode() uint32      { return opkit.Hash(op) }
 func (op convOp) String() string {
 	return fmt.Sprintf("Conv2D{k=%d,s=%d,p=%d}", op.kernel, op.stride, op.padding)
 }
@@ -100,7 +102,7 @@ func (op convOp) Do(vals ...G.Value) (G.Value, error) {
 	if !b.Shape().Eq(tensor.Shape{g.f}) || b.Dtype() != x.Dtype() || w.Dtype() != x.Dtype() {
 		return nil, errors.Errorf("layers: %s: bias %v %v and weights %v for input %v, want a (%d) bias of one dtype", name, b.Shape(), b.Dtype(), w.Dtype(), x.Dtype(), g.f)
 	}
-	y := tensor.New(tensor.WithShape(g.n, g.f, g.oh, g.ow), tensor.Of(x.Dtype()))
+	y := op.out.Get(nil, x.Dtype(), g.n, g.f, g.oh, g.ow)
 	switch xs := x.Data().(type) {
 	case []float32:
 		convForward(g, xs, w.Float32s(), b.Float32s(), y.Float32s())
@@ -119,15 +121,15 @@ func (op convOp) SymDiff(in G.Nodes, _, grad *G.Node) (G.Nodes, error) {
 	if len(in) != 3 {
 		return nil, errors.Errorf("layers: %v has %d inputs, want 3", op, len(in))
 	}
-	dx, err := G.ApplyOp(convDataGradOp{op: op, x: in[0].Shape().Clone()}, in[1], grad)
+	dx, err := G.ApplyOp(convDataGradOp{op: op, x: in[0].Shape().Clone(), out: opkit.NewOutput()}, in[1], grad)
 	if err != nil {
 		return nil, err
 	}
-	dw, err := G.ApplyOp(convFilterGradOp{op: op, w: in[1].Shape().Clone()}, in[0], grad)
+	dw, err := G.ApplyOp(convFilterGradOp{op: op, w: in[1].Shape().Clone(), out: opkit.NewOutput()}, in[0], grad)
 	if err != nil {
 		return nil, err
 	}
-	db, err := G.ApplyOp(convBiasGradOp{}, grad)
+	db, err := G.ApplyOp(convBiasGradOp{out: opkit.NewOutput()}, grad)
 	if err != nil {
 		return nil, err
 	}
@@ -137,9 +139,10 @@ func (op convOp) SymDiff(in G.Nodes, _, grad *G.Node) (G.Nodes, error) {
 // convDataGradOp computes ∂L/∂x from the weights and ∂L/∂y: per image,
 // col2im(Wᵀ·dy[n]).
 type convDataGradOp struct {
-	pureOp
-	op convOp
-	x  tensor.Shape
+	opkit.Pure
+	op  convOp
+	x   tensor.Shape
+	out *opkit.Output
 }
 
 func (d convDataGradOp) Arity() int { return 2 }
@@ -150,7 +153,7 @@ func (d convDataGradOp) Type() hm.Type {
 }
 func (d convDataGradOp) InferShape(...G.DimSizer) (tensor.Shape, error) { return d.x.Clone(), nil }
 func (d convDataGradOp) WriteHash(h hash.Hash)                          { fmt.Fprintf(h, "adamant.%v", d) }
-func (d convDataGradOp) Hashcode() uint32                               { return opHash(d) }
+func (d convDataGradOp) Hashcode() uint32                               { return opkit.Hash(d) }
 func (d convDataGradOp) String() string                                 { return fmt.Sprintf("%vDataGrad%v", d.op, d.x) }
 
 // Do computes dx.
@@ -171,7 +174,7 @@ func (d convDataGradOp) Do(vals ...G.Value) (G.Value, error) {
 	if want := (tensor.Shape{g.n, g.f, g.oh, g.ow}); !dy.Shape().Eq(want) || dy.Dtype() != w.Dtype() {
 		return nil, errors.Errorf("layers: %s: gradient has shape %v %v, want %v %v", name, dy.Shape(), dy.Dtype(), want, w.Dtype())
 	}
-	dx := tensor.New(tensor.WithShape(d.x...), tensor.Of(w.Dtype()))
+	dx := d.out.Get(nil, w.Dtype(), d.x...)
 	switch ws := w.Data().(type) {
 	case []float32:
 		convBackwardData(g, ws, dy.Float32s(), dx.Float32s())
@@ -185,9 +188,10 @@ func (d convDataGradOp) Do(vals ...G.Value) (G.Value, error) {
 
 // convFilterGradOp computes ∂L/∂W from x and ∂L/∂y: Σₙ dy[n]·im2col(x[n])ᵀ.
 type convFilterGradOp struct {
-	pureOp
-	op convOp
-	w  tensor.Shape
+	opkit.Pure
+	op  convOp
+	w   tensor.Shape
+	out *opkit.Output
 }
 
 func (d convFilterGradOp) Arity() int { return 2 }
@@ -198,7 +202,7 @@ func (d convFilterGradOp) Type() hm.Type {
 }
 func (d convFilterGradOp) InferShape(...G.DimSizer) (tensor.Shape, error) { return d.w.Clone(), nil }
 func (d convFilterGradOp) WriteHash(h hash.Hash)                          { fmt.Fprintf(h, "adamant.%v", d) }
-func (d convFilterGradOp) Hashcode() uint32                               { return opHash(d) }
+func (d convFilterGradOp) Hashcode() uint32                               { return opkit.Hash(d) }
 func (d convFilterGradOp) String() string                                 { return fmt.Sprintf("%vFilterGrad%v", d.op, d.w) }
 
 // Do computes dW.
@@ -219,7 +223,7 @@ func (d convFilterGradOp) Do(vals ...G.Value) (G.Value, error) {
 	if want := (tensor.Shape{g.n, g.f, g.oh, g.ow}); !dy.Shape().Eq(want) || dy.Dtype() != x.Dtype() {
 		return nil, errors.Errorf("layers: %s: gradient has shape %v %v, want %v %v", name, dy.Shape(), dy.Dtype(), want, x.Dtype())
 	}
-	dw := tensor.New(tensor.WithShape(d.w...), tensor.Of(x.Dtype()))
+	dw := d.out.Get(nil, x.Dtype(), d.w...)
 	switch xs := x.Data().(type) {
 	case []float32:
 		convBackwardFilter(g, xs, dy.Float32s(), dw.Float32s())
@@ -232,7 +236,10 @@ func (d convFilterGradOp) Do(vals ...G.Value) (G.Value, error) {
 }
 
 // convBiasGradOp sums ∂L/∂y over images and positions: ∂L/∂b.
-type convBiasGradOp struct{ pureOp }
+type convBiasGradOp struct {
+	opkit.Pure
+	out *opkit.Output
+}
 
 func (convBiasGradOp) Arity() int { return 1 }
 func (convBiasGradOp) Type() hm.Type {
@@ -250,7 +257,7 @@ func (op convBiasGradOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
 	return tensor.Shape{s[1]}, nil
 }
 func (op convBiasGradOp) WriteHash(h hash.Hash) { fmt.Fprintf(h, "adamant.%v", op) }
-func (op convBiasGradOp) Hashcode() uint32      { return opHash(op) }
+func (op convBiasGradOp) Hashcode() uint32      { return opkit.Hash(op) }
 func (convBiasGradOp) String() string           { return "Conv2DBiasGrad" }
 
 // Do computes db.
@@ -263,7 +270,7 @@ func (op convBiasGradOp) Do(vals ...G.Value) (G.Value, error) {
 	if len(s) != 4 {
 		return nil, errors.Errorf("layers: %v needs an NCHW gradient, got %v", op, s)
 	}
-	db := tensor.New(tensor.WithShape(s[1]), tensor.Of(dy.Dtype()))
+	db := op.out.Get(nil, dy.Dtype(), s[1])
 	switch ds := dy.Data().(type) {
 	case []float32:
 		sumPlanes(ds, db.Float32s(), s[0], s[1], s[2]*s[3])
@@ -275,8 +282,10 @@ func (op convBiasGradOp) Do(vals ...G.Value) (G.Value, error) {
 	return db, nil
 }
 
-// sumPlanes adds every (n, f) plane of dy into db[f], in a fixed order.
+// sumPlanes sets db[f] to the sum of every (n, f) plane of dy, in a fixed
+// order.
 func sumPlanes[T float](dy, db []T, n, f, p int) {
+	clear(db)
 	for i := 0; i < n; i++ {
 		for j := 0; j < f; j++ {
 			var s T
@@ -399,6 +408,7 @@ func convForward[T float](g convGeom, x, w, b, y []T) {
 // convBackwardData: dx[n] = col2im(Wᵀ·dy[n]).
 func convBackwardData[T float](g convGeom, w, dy, dx []T) {
 	kk, p, in := g.kk(), g.p(), g.c*g.h*g.w
+	clear(dx)
 	col := make([]T, kk*p)
 	for n := 0; n < g.n; n++ {
 		gemm(true, false, kk, p, g.f, 1, w, kk, dy[n*g.f*p:(n+1)*g.f*p], p, 0, col, p)
@@ -417,25 +427,6 @@ func convBackwardFilter[T float](g convGeom, x, dy, dw []T) {
 			beta = 0
 		}
 		gemm(false, true, g.f, kk, p, 1, dy[n*g.f*p:(n+1)*g.f*p], p, col, p, beta, dw, kk)
-	}
-}
-
-// gemm is C = alpha·op(A)·op(B) + beta·C (row-major) on the BLAS installed
-// with gorgonia.Use.
-func gemm[T float](transA, transB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
-	tA, tB := blas.NoTrans, blas.NoTrans
-	if transA {
-		tA = blas.Trans
-	}
-	if transB {
-		tB = blas.Trans
-	}
-	impl := G.WhichBLAS()
-	switch a := any(a).(type) {
-	case []float32:
-		impl.Sgemm(tA, tB, m, n, k, float32(alpha), a, lda, any(b).([]float32), ldb, float32(beta), any(c).([]float32), ldc)
-	case []float64:
-		impl.Dgemm(tA, tB, m, n, k, float64(alpha), a, lda, any(b).([]float64), ldb, float64(beta), any(c).([]float64), ldc)
 	}
 }
 

@@ -7,6 +7,8 @@ import (
 	"github.com/pkg/errors"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
+
+	"github.com/adamant-ml/adamant/internal/opkit"
 )
 
 // DenseOption configures a Dense layer.
@@ -73,11 +75,11 @@ func (d *dense) Forward(s *Scope, x *G.Node) (*G.Node, error) {
 			}
 		}
 		return guard(d.String(), func() (*G.Node, error) {
-			y, err := G.Mul(x, w)
+			y, err := G.ApplyOp(newMatMul(false, false), x, w)
 			if err != nil || b == nil {
 				return y, err
 			}
-			return G.ApplyOp(biasAddOp{}, y, b)
+			return G.ApplyOp(biasAddOp{out: opkit.NewOutput()}, y, b)
 		})
 	})
 }

@@ -3,28 +3,15 @@ package layers
 import (
 	"fmt"
 	"hash"
-	"hash/fnv"
 	"math"
 
 	"github.com/chewxy/hm"
 	"github.com/pkg/errors"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
+
+	"github.com/adamant-ml/adamant/internal/opkit"
 )
-
-// pureOp supplies the gorgonia.Op answers every op of this package shares:
-// each returns a fresh value (not a pointer into an input), runs in Go, and
-// overwrites none of its inputs.
-type pureOp struct{}
-
-// ReturnsPtr implements gorgonia.Op.
-func (pureOp) ReturnsPtr() bool { return false }
-
-// CallsExtern implements gorgonia.Op.
-func (pureOp) CallsExtern() bool { return false }
-
-// OverwritesInput implements gorgonia.Op.
-func (pureOp) OverwritesInput() int { return -1 }
 
 // This file holds the custom Gorgonia ops behind the activations and the
 // row-wise softmax. Gorgonia's own versions either build several nodes per
@@ -37,16 +24,7 @@ func (pureOp) OverwritesInput() int { return -1 }
 // goroutine cannot be recovered and ends the process.
 
 // float is the set of element types the ops support.
-type float interface{ ~float32 | ~float64 }
-
-// opHash is Hashcode for the ops below: Gorgonia merges nodes whose ops hash
-// the same and whose children are the same, so WriteHash must spell out
-// every parameter.
-func opHash(op interface{ WriteHash(hash.Hash) }) uint32 {
-	h := fnv.New32a()
-	op.WriteHash(h)
-	return h.Sum32()
-}
+type float = opkit.Float
 
 // denseArg returns input i of an op as a dense float tensor.
 func denseArg(op string, vals []G.Value, i int) (*tensor.Dense, error) {
@@ -71,15 +49,6 @@ func sameLayout(op string, a, b *tensor.Dense, what string) error {
 	return nil
 }
 
-// outputLike returns prealloc when it can hold a result shaped like like,
-// and a fresh tensor otherwise.
-func outputLike(prealloc G.Value, like *tensor.Dense) *tensor.Dense {
-	if p, ok := prealloc.(*tensor.Dense); ok && p.Shape().Eq(like.Shape()) && p.Dtype() == like.Dtype() {
-		return p
-	}
-	return tensor.New(tensor.WithShape(like.Shape().Clone()...), tensor.Of(like.Dtype()))
-}
-
 // actKind names an elementwise activation.
 type actKind uint8
 
@@ -97,9 +66,10 @@ func (k actKind) String() string { return actNames[k] }
 
 // actOp applies an activation elementwise.
 type actOp struct {
-	pureOp
+	opkit.Pure
 	kind  actKind
 	alpha float64
+	out   *opkit.Output
 }
 
 func (op actOp) Arity() int    { return 1 }
@@ -108,7 +78,7 @@ func (op actOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
 	return shapeArg(op.String(), in, 0)
 }
 func (op actOp) WriteHash(h hash.Hash) { fmt.Fprintf(h, "adamant.%v{%v}", op.kind, op.alpha) }
-func (op actOp) Hashcode() uint32      { return opHash(op) }
+func (op actOp) Hashcode() uint32      { return opkit.Hash(op) }
 func (op actOp) String() string {
 	if op.kind == actLeakyReLU || op.kind == actELU {
 		return fmt.Sprintf("%v(%g)", op.kind, op.alpha)
@@ -124,7 +94,7 @@ func (op actOp) UsePreallocDo(prealloc G.Value, vals ...G.Value) (G.Value, error
 	if err != nil {
 		return nil, err
 	}
-	y := outputLike(prealloc, x)
+	y := op.out.Like(prealloc, x)
 	switch xs := x.Data().(type) {
 	case []float32:
 		actForward(op.kind, float32(op.alpha), xs, y.Data().([]float32))
@@ -140,7 +110,9 @@ func (op actOp) SymDiff(in G.Nodes, out, grad *G.Node) (G.Nodes, error) {
 	if len(in) != 1 {
 		return nil, errors.Errorf("layers: %v has %d inputs, want 1", op, len(in))
 	}
-	dx, err := G.ApplyOp(actDiffOp(op), in[0], out, grad)
+	diff := actDiffOp(op)
+	diff.out = opkit.NewOutput()
+	dx, err := G.ApplyOp(diff, in[0], out, grad)
 	return G.Nodes{dx}, err
 }
 
@@ -155,7 +127,7 @@ func (op actDiffOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
 func (op actDiffOp) WriteHash(h hash.Hash) {
 	fmt.Fprintf(h, "adamant.%vDiff{%v}", op.kind, op.alpha)
 }
-func (op actDiffOp) Hashcode() uint32                    { return opHash(op) }
+func (op actDiffOp) Hashcode() uint32                    { return opkit.Hash(op) }
 func (op actDiffOp) String() string                      { return actOp(op).String() + "Diff" }
 func (op actDiffOp) Do(vals ...G.Value) (G.Value, error) { return op.UsePreallocDo(nil, vals...) }
 
@@ -180,7 +152,7 @@ func (op actDiffOp) UsePreallocDo(prealloc G.Value, vals ...G.Value) (G.Value, e
 	if err := sameLayout(name, x, g, "gradient"); err != nil {
 		return nil, err
 	}
-	dx := outputLike(prealloc, x)
+	dx := op.out.Like(prealloc, x)
 	switch xs := x.Data().(type) {
 	case []float32:
 		actBackward(op.kind, float32(op.alpha), xs, y.Data().([]float32), g.Data().([]float32), dx.Data().([]float32))
@@ -320,8 +292,9 @@ func actBackward[T float](kind actKind, alpha T, x, y, g, dx []T) {
 // softmaxOp is a softmax (or log-softmax) over the last axis, stable per
 // row: each row is shifted by its own maximum before exponentiating.
 type softmaxOp struct {
-	pureOp
+	opkit.Pure
 	log bool
+	out *opkit.Output
 }
 
 func (op softmaxOp) Arity() int    { return 1 }
@@ -330,7 +303,7 @@ func (op softmaxOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
 	return shapeArg(op.String(), in, 0)
 }
 func (op softmaxOp) WriteHash(h hash.Hash)               { fmt.Fprintf(h, "adamant.%s", op.String()) }
-func (op softmaxOp) Hashcode() uint32                    { return opHash(op) }
+func (op softmaxOp) Hashcode() uint32                    { return opkit.Hash(op) }
 func (op softmaxOp) Do(vals ...G.Value) (G.Value, error) { return op.UsePreallocDo(nil, vals...) }
 func (op softmaxOp) String() string {
 	if op.log {
@@ -349,7 +322,7 @@ func (op softmaxOp) UsePreallocDo(prealloc G.Value, vals ...G.Value) (G.Value, e
 	if err != nil {
 		return nil, err
 	}
-	y := outputLike(prealloc, x)
+	y := op.out.Like(prealloc, x)
 	switch xs := x.Data().(type) {
 	case []float32:
 		softmaxRows(op.log, cols, xs, y.Data().([]float32))
@@ -365,7 +338,9 @@ func (op softmaxOp) SymDiff(in G.Nodes, out, grad *G.Node) (G.Nodes, error) {
 	if len(in) != 1 {
 		return nil, errors.Errorf("layers: %v has %d inputs, want 1", op, len(in))
 	}
-	dx, err := G.ApplyOp(softmaxDiffOp(op), out, grad)
+	diff := softmaxDiffOp(op)
+	diff.out = opkit.NewOutput()
+	dx, err := G.ApplyOp(diff, out, grad)
 	return G.Nodes{dx}, err
 }
 
@@ -387,7 +362,7 @@ func (op softmaxDiffOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
 	return shapeArg(op.String(), in, 0)
 }
 func (op softmaxDiffOp) WriteHash(h hash.Hash)               { fmt.Fprintf(h, "adamant.%s", op.String()) }
-func (op softmaxDiffOp) Hashcode() uint32                    { return opHash(op) }
+func (op softmaxDiffOp) Hashcode() uint32                    { return opkit.Hash(op) }
 func (op softmaxDiffOp) String() string                      { return softmaxOp(op).String() + "Diff" }
 func (op softmaxDiffOp) Do(vals ...G.Value) (G.Value, error) { return op.UsePreallocDo(nil, vals...) }
 
@@ -409,7 +384,7 @@ func (op softmaxDiffOp) UsePreallocDo(prealloc G.Value, vals ...G.Value) (G.Valu
 	if err != nil {
 		return nil, err
 	}
-	dx := outputLike(prealloc, y)
+	dx := op.out.Like(prealloc, y)
 	switch ys := y.Data().(type) {
 	case []float32:
 		softmaxRowsBackward(op.log, cols, ys, g.Data().([]float32), dx.Data().([]float32))

@@ -8,14 +8,17 @@ import (
 	"github.com/pkg/errors"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
+
+	"github.com/adamant-ml/adamant/internal/opkit"
 )
 
 // poolOp is a 2-D max pooling over NCHW input whose backward pass
 // recomputes each window's winner from the input instead of storing the
 // indices, so the forward pass allocates only its output.
 type poolOp struct {
-	pureOp
+	opkit.Pure
 	kernel, stride, padding int
+	out                     *opkit.Output
 }
 
 // poolGeom is the geometry of one pooling run.
@@ -51,7 +54,7 @@ func (op poolOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
 	return tensor.Shape{s[0], s[1], g.oh, g.ow}, nil
 }
 func (op poolOp) WriteHash(h hash.Hash) { fmt.Fprintf(h, "adamant.%v", op) }
-func (op poolOp) Hashcode() uint32      { return opHash(op) }
+func (op poolOp) Hashcode() uint32      { return opkit.Hash(op) }
 func (op poolOp) String() string {
 	return fmt.Sprintf("MaxPool2D{k=%d,s=%d,p=%d}", op.kernel, op.stride, op.padding)
 }
@@ -69,10 +72,7 @@ func (op poolOp) UsePreallocDo(prealloc G.Value, vals ...G.Value) (G.Value, erro
 	}
 	s := x.Shape()
 	outShape := tensor.Shape{s[0], s[1], g.oh, g.ow}
-	y, ok := prealloc.(*tensor.Dense)
-	if !ok || !y.Shape().Eq(outShape) || y.Dtype() != x.Dtype() {
-		y = tensor.New(tensor.WithShape(outShape...), tensor.Of(x.Dtype()))
-	}
+	y := op.out.Get(prealloc, x.Dtype(), outShape...)
 	switch xs := x.Data().(type) {
 	case []float32:
 		poolForward(g, xs, y.Data().([]float32))
@@ -88,7 +88,9 @@ func (op poolOp) SymDiff(in G.Nodes, _, grad *G.Node) (G.Nodes, error) {
 	if len(in) != 1 {
 		return nil, errors.Errorf("layers: %v has %d inputs, want 1", op, len(in))
 	}
-	dx, err := G.ApplyOp(poolDiffOp(op), in[0], grad)
+	diff := poolDiffOp(op)
+	diff.out = opkit.NewOutput()
+	dx, err := G.ApplyOp(diff, in[0], grad)
 	return G.Nodes{dx}, err
 }
 
@@ -101,7 +103,7 @@ func (op poolDiffOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
 	return shapeArg(op.String(), in, 0)
 }
 func (op poolDiffOp) WriteHash(h hash.Hash)               { fmt.Fprintf(h, "adamant.%v", op) }
-func (op poolDiffOp) Hashcode() uint32                    { return opHash(op) }
+func (op poolDiffOp) Hashcode() uint32                    { return opkit.Hash(op) }
 func (op poolDiffOp) String() string                      { return poolOp(op).String() + "Diff" }
 func (op poolDiffOp) Do(vals ...G.Value) (G.Value, error) { return op.UsePreallocDo(nil, vals...) }
 
@@ -124,7 +126,7 @@ func (op poolDiffOp) UsePreallocDo(prealloc G.Value, vals ...G.Value) (G.Value, 
 	if want := (tensor.Shape{s[0], s[1], g.oh, g.ow}); !gr.Shape().Eq(want) || gr.Dtype() != x.Dtype() {
 		return nil, errors.Errorf("layers: %s: gradient has shape %v %v, want %v %v", name, gr.Shape(), gr.Dtype(), want, x.Dtype())
 	}
-	dx := outputLike(prealloc, x)
+	dx := op.out.Like(prealloc, x)
 	switch xs := x.Data().(type) {
 	case []float32:
 		poolBackward(g, xs, gr.Data().([]float32), dx.Data().([]float32))

@@ -84,6 +84,6 @@ func (l fusedLoss) Forward(s *layers.Scope, output, target, rowWeights *G.Node) 
 			n, err = nil, errors.Errorf("losses: %s: gorgonia panicked: %v", name, r)
 		}
 	}()
-	n, err = G.ApplyOp(rowLossOp(l), output, target, rowWeights)
+	n, err = G.ApplyOp(rowLossOp{kind: l.kind}, output, target, rowWeights)
 	return n, errors.WithMessage(err, "losses: "+name)
 }

@@ -3,13 +3,14 @@ package losses
 import (
 	"fmt"
 	"hash"
-	"hash/fnv"
 	"math"
 
 	"github.com/chewxy/hm"
 	"github.com/pkg/errors"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
+
+	"github.com/adamant-ml/adamant/internal/opkit"
 )
 
 // lossKind selects the per-row loss of rowLossOp.
@@ -27,12 +28,15 @@ func (k lossKind) String() string {
 	return "MeanSquaredError"
 }
 
-type float interface{ ~float32 | ~float64 }
+type float = opkit.Float
 
 // rowLossOp computes Σᵢ wᵢ·lossᵢ(oᵢ, tᵢ) from output (N, C), target (N, C)
 // and weights (N) in one pass. Rows of weight 0 are skipped, so that
 // whatever a padded row holds (even NaN) neither counts nor spreads.
-type rowLossOp struct{ kind lossKind }
+type rowLossOp struct {
+	opkit.Pure
+	kind lossKind
+}
 
 func (op rowLossOp) Arity() int { return 3 }
 func (op rowLossOp) Type() hm.Type {
@@ -43,11 +47,8 @@ func (op rowLossOp) Type() hm.Type {
 func (op rowLossOp) InferShape(...G.DimSizer) (tensor.Shape, error) {
 	return tensor.ScalarShape(), nil
 }
-func (op rowLossOp) ReturnsPtr() bool      { return false }
-func (op rowLossOp) CallsExtern() bool     { return false }
-func (op rowLossOp) OverwritesInput() int  { return -1 }
 func (op rowLossOp) WriteHash(h hash.Hash) { fmt.Fprintf(h, "adamant.%v", op.kind) }
-func (op rowLossOp) Hashcode() uint32      { return opHash(op) }
+func (op rowLossOp) Hashcode() uint32      { return opkit.Hash(op) }
 func (op rowLossOp) String() string        { return op.kind.String() }
 
 // Do returns the loss as a Gorgonia scalar (*G.F32 or *G.F64), as
@@ -77,14 +78,19 @@ func (op rowLossOp) SymDiff(in G.Nodes, _, grad *G.Node) (G.Nodes, error) {
 	if len(in) != 3 {
 		return nil, errors.Errorf("losses: %v has %d inputs, want 3", op, len(in))
 	}
-	do, err := G.ApplyOp(rowLossDiffOp(op), in[0], in[1], in[2], grad)
+	diff := rowLossDiffOp{kind: op.kind, out: opkit.NewOutput()}
+	do, err := G.ApplyOp(diff, in[0], in[1], in[2], grad)
 	return G.Nodes{do, nil, nil}, err
 }
 
 // rowLossDiffOp computes dL/do from o, t, w and the upstream scalar
 // gradient, recomputing what it needs from o so the forward pass keeps
 // nothing.
-type rowLossDiffOp rowLossOp
+type rowLossDiffOp struct {
+	opkit.Pure
+	kind lossKind
+	out  *opkit.Output
+}
 
 func (op rowLossDiffOp) Arity() int { return 4 }
 func (op rowLossDiffOp) Type() hm.Type {
@@ -102,11 +108,8 @@ func (op rowLossDiffOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
 	}
 	return s.Clone(), nil
 }
-func (op rowLossDiffOp) ReturnsPtr() bool      { return false }
-func (op rowLossDiffOp) CallsExtern() bool     { return false }
-func (op rowLossDiffOp) OverwritesInput() int  { return -1 }
 func (op rowLossDiffOp) WriteHash(h hash.Hash) { fmt.Fprintf(h, "adamant.%vDiff", op.kind) }
-func (op rowLossDiffOp) Hashcode() uint32      { return opHash(op) }
+func (op rowLossDiffOp) Hashcode() uint32      { return opkit.Hash(op) }
 func (op rowLossDiffOp) String() string        { return op.kind.String() + "Diff" }
 func (op rowLossDiffOp) Do(vals ...G.Value) (G.Value, error) {
 	return op.UsePreallocDo(nil, vals...)
@@ -126,10 +129,7 @@ func (op rowLossDiffOp) UsePreallocDo(prealloc G.Value, vals ...G.Value) (G.Valu
 	if err != nil {
 		return nil, err
 	}
-	d, ok := prealloc.(*tensor.Dense)
-	if !ok || !d.Shape().Eq(o.Shape()) || d.Dtype() != o.Dtype() {
-		d = tensor.New(tensor.WithShape(o.Shape().Clone()...), tensor.Of(o.Dtype()))
-	}
+	d := op.out.Like(prealloc, o)
 	cols := o.Shape()[1]
 	switch os := o.Data().(type) {
 	case []float32:
@@ -138,14 +138,6 @@ func (op rowLossDiffOp) UsePreallocDo(prealloc G.Value, vals ...G.Value) (G.Valu
 		rowLossGrad(op.kind, cols, up, os, t.Data().([]float64), w.Data().([]float64), d.Data().([]float64))
 	}
 	return d, nil
-}
-
-// opHash is Hashcode: Gorgonia merges nodes whose ops hash alike and whose
-// children are the same, so the hash spells out the loss kind.
-func opHash(op interface{ WriteHash(hash.Hash) }) uint32 {
-	h := fnv.New32a()
-	op.WriteHash(h)
-	return h.Sum32()
 }
 
 // lossArgs checks and returns the output, target and weight values.

@@ -1,0 +1,75 @@
+package graph
+
+import (
+	"context"
+	"math"
+	"runtime"
+	"testing"
+
+	"github.com/adamant-ml/adamant/layers"
+)
+
+// TestReusedLayerValueKeepsSeparateBuffers: one ReLU value used twice in a
+// model must give two nodes with their own result buffers. Sharing one
+// would let the second ReLU overwrite the first's output before the
+// backward pass reads it for the middle Dense's weight gradient, and
+// training would silently diverge from the same model built with two
+// ReLU values.
+func TestReusedLayerValueKeepsSeparateBuffers(t *testing.T) {
+	train := func(model layers.Layer) []float64 {
+		m, err := New(model, WithInputShape(4), WithBatchSize(8), WithSeed(3))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer m.Close()
+		if _, err := Fit(context.Background(), m, newAdam(t), blobs(64, 2, false), WithEpochs(2)); err != nil {
+			t.Fatal(err)
+		}
+		var w []float64
+		for _, p := range m.Params() {
+			for _, v := range p.Value.Data().([]float32) {
+				w = append(w, float64(v))
+			}
+		}
+		return w
+	}
+	relu := layers.ReLU()
+	shared := train(layers.Sequential(layers.Dense(16), relu, layers.Dense(16), relu, layers.Dense(3)))
+	distinct := train(layers.Sequential(layers.Dense(16), layers.ReLU(), layers.Dense(16), layers.ReLU(), layers.Dense(3)))
+	for i := range distinct {
+		if math.Float64bits(shared[i]) != math.Float64bits(distinct[i]) {
+			t.Fatalf("weight %d: %v with one ReLU value used twice, %v with two", i, shared[i], distinct[i])
+		}
+	}
+}
+
+// TestTrainStepAllocatesLittle: our ops keep their results from step to
+// step, so a training step of the MNIST-shaped MLP allocates only
+// Gorgonia's bookkeeping (about 3 KB), not a copy of the activations and
+// gradients (588 KB before the ops kept their buffers, 401 KB of it the
+// first weight's gradient alone).
+func TestTrainStepAllocatesLittle(t *testing.T) {
+	m, err := New(layers.Sequential(layers.Dense(128), layers.ReLU(), layers.Dense(10)), WithInputShape(784))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	solver := newAdam(t)
+	batch := mnistBatch()
+	step := func() {
+		if _, err := m.TrainStep(solver, batch); err != nil {
+			t.Fatal(err)
+		}
+	}
+	step()
+	const steps = 20
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	for i := 0; i < steps; i++ {
+		step()
+	}
+	runtime.ReadMemStats(&after)
+	if perStep := (after.TotalAlloc - before.TotalAlloc) / steps; perStep > 16<<10 {
+		t.Fatalf("a training step allocates %d bytes, want at most 16 KiB", perStep)
+	}
+}
