@@ -58,7 +58,7 @@ func benchmarkOurStep(b *testing.B) {
 	}
 }
 
-// benchmarkMachineOnly runs only the training machine (RunAll + Reset) of
+// benchmarkMachineOnly runs only the training machine (execute + Reset) of
 // the same model: what Gorgonia allocates by itself. TrainStep's allocations
 // above this floor are adamant's own (feed, hooks, solver, bookkeeping).
 func benchmarkMachineOnly(b *testing.B) {
@@ -67,7 +67,7 @@ func benchmarkMachineOnly(b *testing.B) {
 		b.Fatal(err)
 	}
 	run := func() {
-		if err := m.train.machine.RunAll(); err != nil {
+		if err := m.train.execute(); err != nil {
 			b.Fatal(err)
 		}
 		m.train.machine.Reset()

@@ -40,7 +40,10 @@ type program struct {
 	// that the loss and the learnables' gradients need.
 	compiled *G.ExprGraph
 	machine  G.VM
-	batch    int
+	// direct runs the machine's program on the calling goroutine (nil:
+	// through RunAll); see directRun.
+	direct *directRun
+	batch  int
 
 	x, target, rowWeights    *G.Node
 	xT, targetT, rowWeightsT *tensor.Dense
@@ -153,6 +156,7 @@ func (m *Model) build(model layers.Layer, training bool, batch int) (p *program,
 	}
 	p.compiled = compiled
 	p.machine = G.NewTapeMachine(compiled, vmOpts...)
+	p.direct = newDirectRun(p.machine)
 	return p, nil
 }
 

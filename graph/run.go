@@ -25,8 +25,8 @@ type StepResult struct {
 // backward — and then lets solver update the weights in place from the
 // batch's gradients. Any gorgonia.Solver works: each ValueGrad it receives
 // is a parameter's weight tensor and the gradient tensor the training
-// machine computed for it in this run (fresh every run, so zeroing it, as
-// Gorgonia's solvers and solvers.Adam do, is harmless).
+// machine computed for it in this run (recomputed in full by every run, so
+// zeroing it, as Gorgonia's solvers and solvers.Adam do, is harmless).
 func (m *Model) TrainStep(solver G.Solver, b *datasets.Batch) (StepResult, error) {
 	if solver == nil {
 		return StepResult{}, errors.New("graph: TrainStep needs a solver")
@@ -76,7 +76,7 @@ func (m *Model) forwardBackward(b *datasets.Batch) (StepResult, error) {
 // run executes the fed program once and reads loss and accuracy.
 func (p *program) run(b *datasets.Batch) (StepResult, error) {
 	defer p.machine.Reset()
-	if err := p.machine.RunAll(); err != nil {
+	if err := p.execute(); err != nil {
 		return StepResult{}, errors.Wrap(err, "graph: running the machine")
 	}
 	loss, err := p.lossValue()
@@ -84,6 +84,14 @@ func (p *program) run(b *datasets.Batch) (StepResult, error) {
 		return StepResult{}, err
 	}
 	return StepResult{Loss: loss, Correct: p.correct(b.Labels, b.Size), Rows: b.Size}, nil
+}
+
+// execute runs the machine's program once.
+func (p *program) execute() error {
+	if p.direct != nil {
+		return p.direct.do()
+	}
+	return p.machine.RunAll()
 }
 
 // feed copies a batch into the program's bound input tensors (no
