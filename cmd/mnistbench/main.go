@@ -4,6 +4,7 @@
 // both see the same machine load, and prints a table of medians.
 //
 //	go run ./cmd/mnistbench -runs 5
+//	go run ./cmd/mnistbench -tags openblas -variants fast,openblas  # the optional OpenBLAS build
 //
 // Both sides report the seconds of their training loop per epoch
 // (epoch_seconds); the process wall time (start-up, data loading, test
@@ -31,13 +32,14 @@ func main() {
 	threads := flag.Int("threads", 2, "threads for both implementations")
 	torch := flag.String("torch", "../shared/bench/torch_mlp.py", "PyTorch script; empty to skip")
 	python := flag.String("python", "/usr/bin/python3", "Python with Debian's torch")
-	variants := flag.String("variants", "fast,gonum", "adamant BLAS variants to time (fast, gonum)")
+	variants := flag.String("variants", "fast,gonum", "adamant BLAS variants to time (fast, gonum, and openblas with -tags openblas)")
+	tags := flag.String("tags", "", "build tags for cmd/mnist: openblas builds the -blas openblas variant (needs libopenblas-dev)")
 	flag.Parse()
 	if *runs < 1 || *epochs < 1 || *threads < 1 {
 		fmt.Fprintln(os.Stderr, "mnistbench: -runs, -epochs and -threads must be ≥ 1")
 		os.Exit(2)
 	}
-	if err := bench(*runs, *epochs, *threads, *torch, *python, strings.Split(*variants, ",")); err != nil {
+	if err := bench(*runs, *epochs, *threads, *torch, *python, *tags, strings.Split(*variants, ",")); err != nil {
 		fmt.Fprintln(os.Stderr, "mnistbench:", err)
 		os.Exit(1)
 	}
@@ -50,14 +52,14 @@ type sample struct {
 	accuracy     float64
 }
 
-func bench(runs, epochs, threads int, torchScript, python string, variants []string) error {
+func bench(runs, epochs, threads int, torchScript, python, tags string, variants []string) error {
 	tmp, err := os.MkdirTemp("", "mnistbench")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(tmp)
 	bin := filepath.Join(tmp, "mnist")
-	if out, err := exec.Command("go", "build", "-o", bin, "./cmd/mnist").CombinedOutput(); err != nil {
+	if out, err := exec.Command("go", "build", "-tags", tags, "-o", bin, "./cmd/mnist").CombinedOutput(); err != nil {
 		return fmt.Errorf("building cmd/mnist (run from the repository root): %v\n%s", err, out)
 	}
 	type impl struct {
