@@ -4,6 +4,7 @@ import (
 	"runtime"
 
 	"github.com/adamant-ml/adamant/fastblas/internal/asm"
+	"github.com/adamant-ml/adamant/internal/workpool"
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/gonum"
 	"gorgonia.org/gorgonia"
@@ -32,8 +33,8 @@ type Implementation struct {
 	// forceSplit, for tests, splits every call that has two tiles or more,
 	// whatever its size and whatever choose prefers.
 	forceSplit bool
-	// choose decides whether large calls are split (see chooser).
-	choose *chooser
+	// choose decides whether large calls are split: see workpool.Chooser.
+	choose *workpool.Chooser
 
 	ws32 freeList[float32]
 	ws64 freeList[float64]
@@ -71,7 +72,7 @@ func New(opts ...Option) *Implementation {
 		threads:   runtime.GOMAXPROCS(0),
 		asm:       asm.Available,
 		smallWork: defaultSmallWork,
-		choose:    newChooser(),
+		choose:    new(workpool.Chooser),
 	}
 	for _, opt := range opts {
 		if opt != nil {

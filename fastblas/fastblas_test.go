@@ -5,9 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"sync"
-	"sync/atomic"
 	"testing"
-	"time"
 
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/gonum"
@@ -483,67 +481,6 @@ func TestPartRangeCoversEveryTile(t *testing.T) {
 				}
 			}
 		}
-	}
-}
-
-// countingRunner counts the parts it runs.
-type countingRunner struct {
-	jobState
-	ran atomic.Int32
-}
-
-func (c *countingRunner) state() *jobState               { return &c.jobState }
-func (c *countingRunner) runPart(int, *workerWorkspaces) { c.ran.Add(1) }
-
-// TestRunSplitRunsEveryPart checks that the caller runs every part no
-// worker claims (here: none may help).
-func TestRunSplitRunsEveryPart(t *testing.T) {
-	r := &countingRunner{}
-	r.parts = 8
-	runSplit(r, 0)
-	if r.ran.Load() != 8 || r.done.Load() != 8 {
-		t.Fatalf("ran %d parts, done %d, want 8", r.ran.Load(), r.done.Load())
-	}
-}
-
-// TestChooserFollowsTheFasterWay checks the choice between split and solo
-// calls: split first, solo probed early, then whichever was faster, with
-// the other probed again every probeEvery calls; unmeasured calls count
-// for nothing.
-func TestChooserFollowsTheFasterWay(t *testing.T) {
-	c := newChooser()
-	run := func(n int, splitTook, soloTook time.Duration, measured bool) (splits int) {
-		for i := 0; i < n; i++ {
-			split := c.next()
-			d := soloTook
-			if split {
-				d, splits = splitTook, splits+1
-			}
-			c.record(split, measured, d, 1000)
-		}
-		return splits
-	}
-	// Split is twice as fast: after the first probe, only probes are solo.
-	if got := run(probeLen+1, time.Millisecond, 2*time.Millisecond, true); got != probeLen+1 {
-		t.Fatalf("first %d calls: %d split, want all", probeLen+1, got)
-	}
-	if got := run(probeLen, time.Millisecond, 2*time.Millisecond, true); got != 0 {
-		t.Fatalf("first probe: %d of %d calls split, want 0", got, probeLen)
-	}
-	if got := run(1000, time.Millisecond, 2*time.Millisecond, true); got < 1000-1000/probeEvery*probeLen-probeLen {
-		t.Fatalf("split twice as fast: %d of 1000 calls split", got)
-	}
-	// Now solo is three times as fast: the chooser switches at the next
-	// probe and then splits only to probe.
-	run(2*probeEvery, 3*time.Millisecond, time.Millisecond, true)
-	if got := run(1000, 3*time.Millisecond, time.Millisecond, true); got > 1000/probeEvery*probeLen+probeLen {
-		t.Fatalf("solo three times as fast: %d of 1000 calls split", got)
-	}
-	// Unmeasured calls change nothing.
-	before := c.perWork
-	run(100, time.Nanosecond, time.Hour, false)
-	if c.perWork != before {
-		t.Fatalf("unmeasured calls changed the means from %v to %v", before, c.perWork)
 	}
 }
 

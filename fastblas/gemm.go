@@ -6,6 +6,7 @@ import (
 	"unsafe"
 
 	"github.com/adamant-ml/adamant/fastblas/internal/asm"
+	"github.com/adamant-ml/adamant/internal/workpool"
 )
 
 // float is the element type of the kernels.
@@ -103,7 +104,8 @@ func (fl *freeList[T]) put(ws *workspace[T]) {
 // job is a gemm call split into parts: part p computes the p-th of parts
 // column ranges (splitN) or row ranges of C, whole tiles each.
 type job[T float] struct {
-	jobState
+	workpool.State
+	parts  int
 	g      gemmArgs[T]
 	sp     *kernelSpec[T]
 	splitN bool
@@ -111,32 +113,36 @@ type job[T float] struct {
 	own *workspace[T]
 }
 
-func (j *job[T]) state() *jobState { return &j.jobState }
-
-// runPart runs one part, with the caller's workspace when mine is nil and
-// with the worker's own otherwise. Each goroutine keeps to its workspace so
-// that its packing buffers stay in its core's cache instead of travelling
-// between cores through the free list.
-func (j *job[T]) runPart(part int, mine *workerWorkspaces) {
+// RunPart runs one part, with the caller's workspace or the worker's own.
+// Each goroutine keeps to its workspace so that its packing buffers stay
+// in its core's cache instead of travelling between cores through the
+// free list.
+func (j *job[T]) RunPart(part, worker int) {
 	ws := j.own
-	if mine != nil {
-		ws = workerWorkspace[T](mine)
+	if worker != workpool.Caller {
+		ws = workerWorkspace[T](&workerWS[worker])
 	}
-	g, parts := &j.g, int(j.parts)
+	g := &j.g
 	if j.splitN {
-		j0, j1 := partRange(g.n, j.sp.nr, parts, part)
+		j0, j1 := partRange(g.n, j.sp.nr, j.parts, part)
 		ws.gemm(j.sp, g, 0, g.m, j0, j1)
 	} else {
-		i0, i1 := partRange(g.m, mr, parts, part)
+		i0, i1 := partRange(g.m, mr, j.parts, part)
 		ws.gemm(j.sp, g, i0, i1, 0, g.n)
 	}
 }
 
-// workerWorkspaces are one worker goroutine's workspaces.
+// workerWorkspaces are one pool worker's workspaces.
 type workerWorkspaces struct {
 	ws32 *workspace[float32]
 	ws64 *workspace[float64]
 }
+
+// workerWS holds each pool worker's workspaces, by worker index: a worker
+// runs one part at a time, so its entry needs no lock, and the entries are
+// written only when a worker first meets a precision, so neighbours on a
+// cache line do not slow each other down.
+var workerWS [workpool.MaxWorkers]workerWorkspaces
 
 // workerWorkspace returns w's workspace for T, creating it on first use.
 func workerWorkspace[T float](w *workerWorkspaces) *workspace[T] {
@@ -182,14 +188,14 @@ func gemm[T float](impl *Implementation, fl *freeList[T], sp *kernelSpec[T], g g
 		ws.gemm(sp, &g, 0, g.m, 0, g.n)
 	} else {
 		j := &ws.job
-		j.g, j.sp, j.own, j.parts, j.splitN = g, sp, ws, int32(parts), splitN
-		measured = runSplit(j, min(parts, impl.threads, maxHelpers+1)-1)
+		j.g, j.sp, j.own, j.parts, j.splitN = g, sp, ws, parts, splitN
+		measured = workpool.Run(j, parts, min(parts, impl.threads)-1)
 		// Drop the references to the caller's matrices.
 		j.g, j.own = gemmArgs[T]{}, nil
 	}
 	fl.put(ws)
 	if large {
-		impl.choose.record(parts > 1, measured, time.Since(start), g.m*g.n*g.k)
+		impl.choose.Record(parts > 1, measured, time.Since(start), g.m*g.n*g.k)
 	}
 }
 
@@ -211,7 +217,7 @@ func (impl *Implementation) plan(m, n, k, nr int) (parts int, splitN bool) {
 	if impl.threads <= 1 || (m*n*k < impl.smallWork && !impl.forceSplit) {
 		return 1, false
 	}
-	if !impl.forceSplit && !impl.choose.next() {
+	if !impl.forceSplit && !impl.choose.Next() {
 		return 1, false
 	}
 	want := impl.threads * partsPerThread

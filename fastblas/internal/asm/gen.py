@@ -98,6 +98,4 @@ out += kernel('Sgemm6x32AVX512', 32, True)
 out += kernel('Dgemm6x16AVX512', 64, True)
 out += pack('PackRows64', False)
 out += pack('PackRows128AVX512', True)
-out += ['// func Pause(n int)', 'TEXT ·Pause(SB), NOSPLIT, $0-8', '\tMOVQ n+0(FP), CX', 'Pause_loop:',
-        '\tPAUSE', '\tDECQ CX', '\tJNZ Pause_loop', '\tRET', '']
 open(sys.argv[1], 'w').write('\n'.join(out))

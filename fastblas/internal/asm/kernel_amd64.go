@@ -57,8 +57,3 @@ func Dgemm6x16AVX512(k int, a *float64, ars, aps int, b, c *float64, ldc int, al
 //
 //go:noescape
 func PackRows128AVX512(dst, src unsafe.Pointer, rows, stride int)
-
-// Pause executes the PAUSE instruction n (≥ 1) times: the spin-wait hint
-// that lets a polling thread leave the core's resources (and, on a
-// hyperthreaded host, its sibling's) to others.
-func Pause(n int)

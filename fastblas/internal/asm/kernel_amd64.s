@@ -935,12 +935,3 @@ PackRows128AVX512_loop:
 PackRows128AVX512_done:
 	VZEROUPPER
 	RET
-
-// func Pause(n int)
-TEXT ·Pause(SB), NOSPLIT, $0-8
-	MOVQ n+0(FP), CX
-Pause_loop:
-	PAUSE
-	DECQ CX
-	JNZ Pause_loop
-	RET

@@ -39,6 +39,3 @@ func Dgemm6x16AVX512(k int, a *float64, ars, aps int, b, c *float64, ldc int, al
 func PackRows128AVX512(dst, src unsafe.Pointer, rows, stride int) {
 	panic("fastblas/internal/asm: kernel called on a platform without it")
 }
-
-// Pause does nothing on this platform.
-func Pause(n int) {}
