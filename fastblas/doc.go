@@ -52,9 +52,11 @@
 //
 // A product with m·n·k below 131,072 (the MLP's 64×128×10-sized ones) runs
 // on the caller's goroutine. A larger one is cut into column ranges (up to
-// 4 per thread), which the caller and a shared pool of worker goroutines
-// claim one at a time, so a worker that is slow to start costs nothing: the
-// caller runs whatever is left. Workers are started once; after a part
+// 4 per thread), which the caller and a pool of worker goroutines claim
+// one at a time, so a worker that is slow to start costs nothing: the
+// caller runs whatever is left. The pool is the process's only one, shared
+// with the solvers package's Adam, so that the two never keep more threads
+// busy than there are cores. Workers are started once; after a part
 // they poll for the next call for 1 ms (training issues its large products
 // well within that), with the PAUSE spin-wait hint between polls and
 // yielding to other goroutines now and then, and then park. Waking a

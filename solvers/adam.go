@@ -6,6 +6,7 @@ import (
 	"path"
 	"strconv"
 
+	"github.com/adamant-ml/adamant/internal/workpool"
 	"github.com/pkg/errors"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
@@ -47,7 +48,13 @@ type Adam struct {
 	// blocks splits every parameter into runs of at most blocksize
 	// elements, the unit of work that workers share.
 	blocks []block
-	work   workState
+	// workers is WithWorkers' setting, 0 for the default; job hands the
+	// blocks to the pool, and choose decides whether that pays (see
+	// planStep). forceSplit, for tests, ignores choose.
+	workers    int
+	job        blockJob
+	choose     workpool.Chooser
+	forceSplit bool
 }
 
 // paramState is one parameter's optimizer state.
@@ -90,7 +97,8 @@ func NewAdam(opts ...Option) (*Adam, error) {
 		return nil, err
 	}
 	a := &Adam{cfg: c, states: map[string]*paramState{}}
-	a.work.workers = c.workers
+	a.workers = c.workers
+	a.choose.Backoff = true
 	return a, nil
 }
 
@@ -135,6 +143,7 @@ func (a *Adam) Step(model []G.ValueGrad) (err error) {
 	if err := a.bind(model); err != nil {
 		return err
 	}
+	a.planStep()
 	sumsq, err := a.checkGrads()
 	if err != nil {
 		return err
@@ -154,6 +163,7 @@ func (a *Adam) Step(model []G.ValueGrad) (err error) {
 		s.k = a.scalars(s, scale)
 	}
 	a.update()
+	a.endStep()
 	a.steps++
 	return nil
 }

@@ -2,9 +2,9 @@ package solvers
 
 import (
 	"runtime"
-	"sync"
-	"sync/atomic"
+	"time"
 
+	"github.com/adamant-ml/adamant/internal/workpool"
 	"gorgonia.org/tensor"
 )
 
@@ -15,8 +15,8 @@ import (
 // is fixed per block regardless of which goroutine runs it.
 const blocksize = 16384
 
-// parallelMin is the step size, in elements, below which waking helpers
-// costs more than it saves.
+// parallelMin is the step size, in elements, below which handing blocks to
+// another core costs more than it saves.
 const parallelMin = 2 * blocksize
 
 // block is a run [lo, hi) of one slot's elements.
@@ -32,65 +32,89 @@ const (
 	taskUpdate
 )
 
-// workState is an Adam's share of the worker pool: the next block to
-// claim and the helpers still running.
-type workState struct {
-	next    atomic.Int64
-	wg      sync.WaitGroup
-	workers int // 0 and 1: the calling goroutine only
-}
-
-// job asks a helper to claim blocks of a until none are left.
-type job struct {
+// blockJob is one task over all blocks of an Adam, as the worker pool
+// sees it: part i is block i. It lives in the Adam, so handing it to the
+// pool allocates nothing.
+type blockJob struct {
+	workpool.State
 	a *Adam
 	t task
+	// helpers is how many pool workers may join this step's runs.
+	helpers int
+	// timed says whether this step is timed for the chooser, from start;
+	// awake whether a worker was polling when its first run began; split
+	// whether the previous timed step was split.
+	timed, awake, split bool
+	start               time.Time
 }
 
-// The helpers are shared by every solver in the process and started once,
-// on the first step large enough to use them. They block on jobs when
-// idle, which costs nothing, and reusing them keeps Step free of
-// allocations (starting a goroutine with arguments allocates a closure).
-var (
-	jobs      chan job
-	startOnce sync.Once
-	helpers   int
-)
-
-func startHelpers() {
-	helpers = max(runtime.NumCPU()-1, 0)
-	jobs = make(chan job, helpers)
-	for i := 0; i < helpers; i++ {
-		go func() {
-			for j := range jobs {
-				j.a.drain(j.t)
-				j.a.work.wg.Done()
-			}
-		}()
+// RunPart runs the job's task on block i; blocks are independent and
+// each writes only its own elements and its own partial sum, so any
+// goroutine may run any block.
+func (j *blockJob) RunPart(i, worker int) {
+	if testHookWorkerBlock != nil && worker != workpool.Caller {
+		testHookWorkerBlock()
 	}
+	j.a.runBlock(j.t, i)
 }
 
-// run does task t on every block, on the calling goroutine and as many
-// helpers as WithWorkers, GOMAXPROCS and the number of blocks allow.
-// Blocks are independent, so which goroutine claims which block changes
-// nothing in the results.
+// testHookWorkerBlock, set only by tests, is called whenever a pool
+// worker runs a block.
+var testHookWorkerBlock func()
+
+// planStep decides whether this step's blocks are shared with the pool's
+// workers, and with how many: WithWorkers, GOMAXPROCS and the size of the
+// step bound them, and the chooser (workpool.Chooser) drops the helpers
+// while steps have lately been faster without them, as on a machine whose
+// other cores are busy with other processes.
+func (a *Adam) planStep() {
+	j := &a.job
+	j.helpers, j.timed, j.awake = 0, false, false
+	if len(a.blocks) < 2 || a.totalLen() < parallelMin {
+		return
+	}
+	w := a.workers
+	if w == 0 {
+		w = runtime.NumCPU()
+	}
+	n := min(w, runtime.GOMAXPROCS(0)) - 1
+	if n < 1 {
+		return
+	}
+	if a.forceSplit || a.choose.Next() {
+		j.helpers = n
+	}
+	j.timed, j.start = true, time.Now()
+}
+
+// endStep gives the chooser the duration of a successful step. A split
+// step that found no worker polling is left out when it follows a solo
+// step, since it then measures the wake-up that ends a solo period; after
+// a split step it counts, because then steps come too far apart for the
+// workers' polling to bridge, and every split step pays for a wake-up.
+func (a *Adam) endStep() {
+	j := &a.job
+	if !j.timed {
+		return
+	}
+	split := j.helpers > 0
+	a.choose.Record(split, !split || j.awake || j.split, time.Since(j.start), a.totalLen())
+	j.split = split
+}
+
+// run does task t on every block, on the calling goroutine and on up to
+// the step's helpers. The pool is workpool's, which fastblas uses too:
+// its workers poll for work for a while after each call instead of
+// blocking, so a block reaches another core in well under a microsecond
+// during training, where waking a blocked goroutine took longer than the
+// whole step. Which goroutine runs which block changes nothing in the
+// results.
 func (a *Adam) run(t task) {
-	a.work.next.Store(0)
-	n := 0
-	if total := len(a.blocks); total > 1 && a.totalLen() >= parallelMin {
-		if want := min(a.work.workers, runtime.GOMAXPROCS(0)); want > 1 {
-			startOnce.Do(startHelpers)
-			n = min(want-1, helpers, total-1)
-		}
-	}
-	if n > 0 {
-		a.work.wg.Add(n)
-		for i := 0; i < n; i++ {
-			jobs <- job{a: a, t: t}
-		}
-	}
-	a.drain(t)
-	if n > 0 {
-		a.work.wg.Wait()
+	j := &a.job
+	j.a, j.t = a, t
+	awake := workpool.Run(j, len(a.blocks), j.helpers)
+	if t == taskSumsq {
+		j.awake = awake
 	}
 }
 
@@ -102,37 +126,31 @@ func (a *Adam) totalLen() int {
 	return n
 }
 
-// drain claims and runs blocks until none are left.
-func (a *Adam) drain(t task) {
-	for {
-		i := int(a.work.next.Add(1) - 1)
-		if i >= len(a.blocks) {
-			return
+// runBlock does task t on block i.
+func (a *Adam) runBlock(t task, i int) {
+	b := a.blocks[i]
+	s := &a.slots[b.slot]
+	st := s.st
+	switch t {
+	case taskSumsq:
+		if st.dtype == tensor.Float32 {
+			a.sums[i] = sumsq32(s.g.Float32s()[b.lo:b.hi])
+		} else {
+			a.sums[i] = sumsq64(s.g.Float64s()[b.lo:b.hi])
 		}
-		b := a.blocks[i]
-		s := &a.slots[b.slot]
-		st := s.st
-		switch t {
-		case taskSumsq:
-			if st.dtype == tensor.Float32 {
-				a.sums[i] = sumsq32(s.g.Float32s()[b.lo:b.hi])
-			} else {
-				a.sums[i] = sumsq64(s.g.Float64s()[b.lo:b.hi])
+	case taskUpdate:
+		if st.dtype == tensor.Float32 {
+			var vmax []float32
+			if st.max32 != nil {
+				vmax = st.max32[b.lo:b.hi]
 			}
-		case taskUpdate:
-			if st.dtype == tensor.Float32 {
-				var vmax []float32
-				if st.max32 != nil {
-					vmax = st.max32[b.lo:b.hi]
-				}
-				update32(&s.k, s.w.Float32s()[b.lo:b.hi], s.g.Float32s()[b.lo:b.hi], st.m32[b.lo:b.hi], st.v32[b.lo:b.hi], vmax)
-			} else {
-				var vmax []float64
-				if st.max64 != nil {
-					vmax = st.max64[b.lo:b.hi]
-				}
-				update64(&s.k, s.w.Float64s()[b.lo:b.hi], s.g.Float64s()[b.lo:b.hi], st.m64[b.lo:b.hi], st.v64[b.lo:b.hi], vmax)
+			update32(&s.k, s.w.Float32s()[b.lo:b.hi], s.g.Float32s()[b.lo:b.hi], st.m32[b.lo:b.hi], st.v32[b.lo:b.hi], vmax)
+		} else {
+			var vmax []float64
+			if st.max64 != nil {
+				vmax = st.max64[b.lo:b.hi]
 			}
+			update64(&s.k, s.w.Float64s()[b.lo:b.hi], s.g.Float64s()[b.lo:b.hi], st.m64[b.lo:b.hi], st.v64[b.lo:b.hi], vmax)
 		}
 	}
 }
