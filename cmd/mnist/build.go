@@ -98,6 +98,9 @@ func buildSolver(c *config) (*solvers.Adam, error) {
 	if c.ClipValue > 0 {
 		opts = append(opts, solvers.WithClipValue(c.ClipValue))
 	}
+	if c.SplitThreads > 0 {
+		opts = append(opts, solvers.WithWorkers(c.SplitThreads))
+	}
 	return solvers.NewAdam(opts...)
 }
 

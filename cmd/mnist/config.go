@@ -87,6 +87,10 @@ type config struct {
 	// CPUProfile and MemProfile receive pprof profiles of the training run.
 	CPUProfile string `json:"-"`
 	MemProfile string `json:"-"`
+	// SplitThreads is how many threads one training run may split a
+	// matrix product or an Adam step over: Threads for train, a share of
+	// it per trial for tune (set by setThreads).
+	SplitThreads int `json:"-"`
 }
 
 // defaultConfig is the classic PyTorch MNIST example's setup: MLP 784-128-10

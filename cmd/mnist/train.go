@@ -104,9 +104,12 @@ var blasInstallers = map[string]func(threads int){
 }
 
 // setThreads applies -threads and -blas. The BLAS is process-wide, so it is
-// installed once, before any machine is built.
+// installed once, before any machine is built. blasThreads is what one run
+// may split its work over (products and Adam steps): all threads for
+// train, a share per parallel trial for tune.
 func setThreads(c *config, blasThreads int) {
 	runtime.GOMAXPROCS(c.Threads)
+	c.SplitThreads = blasThreads
 	blasInstallers[c.BLAS](blasThreads)
 }
 
