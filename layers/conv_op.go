@@ -22,7 +22,8 @@ import (
 type convOp struct {
 	opkit.Pure
 	kernel, stride, padding int
-	out                     *opkit.Output
+	// out keeps the result, col the unrolled image (scratch).
+	out, col *opkit.Output
 }
 
 // convGeom is the geometry of one convolution run.
@@ -105,9 +106,9 @@ func (op convOp) Do(vals ...G.Value) (G.Value, error) {
 	y := op.out.Get(nil, x.Dtype(), g.n, g.f, g.oh, g.ow)
 	switch xs := x.Data().(type) {
 	case []float32:
-		convForward(g, xs, w.Float32s(), b.Float32s(), y.Float32s())
+		convForward(g, xs, w.Float32s(), b.Float32s(), y.Float32s(), op.col.Get(nil, x.Dtype(), g.kk()*g.p()).Float32s())
 	case []float64:
-		convForward(g, xs, w.Float64s(), b.Float64s(), y.Float64s())
+		convForward(g, xs, w.Float64s(), b.Float64s(), y.Float64s(), op.col.Get(nil, x.Dtype(), g.kk()*g.p()).Float64s())
 	default:
 		return nil, errors.Errorf("layers: %s: dtype %v is not supported", name, x.Dtype())
 	}
@@ -121,11 +122,11 @@ func (op convOp) SymDiff(in G.Nodes, _, grad *G.Node) (G.Nodes, error) {
 	if len(in) != 3 {
 		return nil, errors.Errorf("layers: %v has %d inputs, want 3", op, len(in))
 	}
-	dx, err := G.ApplyOp(convDataGradOp{op: op, x: in[0].Shape().Clone(), out: opkit.NewOutput()}, in[1], grad)
+	dx, err := G.ApplyOp(convDataGradOp{op: op, x: in[0].Shape().Clone(), out: opkit.NewOutput(), col: opkit.NewOutput()}, in[1], grad)
 	if err != nil {
 		return nil, err
 	}
-	dw, err := G.ApplyOp(convFilterGradOp{op: op, w: in[1].Shape().Clone(), out: opkit.NewOutput()}, in[0], grad)
+	dw, err := G.ApplyOp(convFilterGradOp{op: op, w: in[1].Shape().Clone(), out: opkit.NewOutput(), col: opkit.NewOutput()}, in[0], grad)
 	if err != nil {
 		return nil, err
 	}
@@ -140,9 +141,9 @@ func (op convOp) SymDiff(in G.Nodes, _, grad *G.Node) (G.Nodes, error) {
 // col2im(Wᵀ·dy[n]).
 type convDataGradOp struct {
 	opkit.Pure
-	op  convOp
-	x   tensor.Shape
-	out *opkit.Output
+	op       convOp
+	x        tensor.Shape
+	out, col *opkit.Output
 }
 
 func (d convDataGradOp) Arity() int { return 2 }
@@ -177,9 +178,9 @@ func (d convDataGradOp) Do(vals ...G.Value) (G.Value, error) {
 	dx := d.out.Get(nil, w.Dtype(), d.x...)
 	switch ws := w.Data().(type) {
 	case []float32:
-		convBackwardData(g, ws, dy.Float32s(), dx.Float32s())
+		convBackwardData(g, ws, dy.Float32s(), dx.Float32s(), d.col.Get(nil, w.Dtype(), g.kk()*g.p()).Float32s())
 	case []float64:
-		convBackwardData(g, ws, dy.Float64s(), dx.Float64s())
+		convBackwardData(g, ws, dy.Float64s(), dx.Float64s(), d.col.Get(nil, w.Dtype(), g.kk()*g.p()).Float64s())
 	default:
 		return nil, errors.Errorf("layers: %s: dtype %v is not supported", name, w.Dtype())
 	}
@@ -189,9 +190,9 @@ func (d convDataGradOp) Do(vals ...G.Value) (G.Value, error) {
 // convFilterGradOp computes ∂L/∂W from x and ∂L/∂y: Σₙ dy[n]·im2col(x[n])ᵀ.
 type convFilterGradOp struct {
 	opkit.Pure
-	op  convOp
-	w   tensor.Shape
-	out *opkit.Output
+	op       convOp
+	w        tensor.Shape
+	out, col *opkit.Output
 }
 
 func (d convFilterGradOp) Arity() int { return 2 }
@@ -226,9 +227,9 @@ func (d convFilterGradOp) Do(vals ...G.Value) (G.Value, error) {
 	dw := d.out.Get(nil, x.Dtype(), d.w...)
 	switch xs := x.Data().(type) {
 	case []float32:
-		convBackwardFilter(g, xs, dy.Float32s(), dw.Float32s())
+		convBackwardFilter(g, xs, dy.Float32s(), dw.Float32s(), d.col.Get(nil, x.Dtype(), g.kk()*g.p()).Float32s())
 	case []float64:
-		convBackwardFilter(g, xs, dy.Float64s(), dw.Float64s())
+		convBackwardFilter(g, xs, dy.Float64s(), dw.Float64s(), d.col.Get(nil, x.Dtype(), g.kk()*g.p()).Float64s())
 	default:
 		return nil, errors.Errorf("layers: %s: dtype %v is not supported", name, x.Dtype())
 	}
@@ -389,9 +390,8 @@ func col2im[T float](g convGeom, col, dx []T) {
 
 // convForward: y[n] = W·im2col(x[n]) + b, with the bias written first and
 // the product added to it (beta = 1).
-func convForward[T float](g convGeom, x, w, b, y []T) {
+func convForward[T float](g convGeom, x, w, b, y, col []T) {
 	kk, p, in := g.kk(), g.p(), g.c*g.h*g.w
-	col := make([]T, kk*p)
 	for n := 0; n < g.n; n++ {
 		im2col(g, x[n*in:(n+1)*in], col)
 		out := y[n*g.f*p : (n+1)*g.f*p]
@@ -406,10 +406,9 @@ func convForward[T float](g convGeom, x, w, b, y []T) {
 }
 
 // convBackwardData: dx[n] = col2im(Wᵀ·dy[n]).
-func convBackwardData[T float](g convGeom, w, dy, dx []T) {
+func convBackwardData[T float](g convGeom, w, dy, dx, col []T) {
 	kk, p, in := g.kk(), g.p(), g.c*g.h*g.w
 	clear(dx)
-	col := make([]T, kk*p)
 	for n := 0; n < g.n; n++ {
 		gemm(true, false, kk, p, g.f, 1, w, kk, dy[n*g.f*p:(n+1)*g.f*p], p, 0, col, p)
 		col2im(g, col, dx[n*in:(n+1)*in])
@@ -417,9 +416,8 @@ func convBackwardData[T float](g convGeom, w, dy, dx []T) {
 }
 
 // convBackwardFilter: dW = Σₙ dy[n]·im2col(x[n])ᵀ, images added in order.
-func convBackwardFilter[T float](g convGeom, x, dy, dw []T) {
+func convBackwardFilter[T float](g convGeom, x, dy, dw, col []T) {
 	kk, p, in := g.kk(), g.p(), g.c*g.h*g.w
-	col := make([]T, kk*p)
 	for n := 0; n < g.n; n++ {
 		im2col(g, x[n*in:(n+1)*in], col)
 		var beta T = 1
