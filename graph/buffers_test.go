@@ -25,13 +25,7 @@ func TestReusedLayerValueKeepsSeparateBuffers(t *testing.T) {
 		if _, err := Fit(context.Background(), m, newAdam(t), blobs(64, 2, false), WithEpochs(2)); err != nil {
 			t.Fatal(err)
 		}
-		var w []float64
-		for _, p := range m.Params() {
-			for _, v := range p.Value.Data().([]float32) {
-				w = append(w, float64(v))
-			}
-		}
-		return w
+		return weights32(m)
 	}
 	relu := layers.ReLU()
 	shared := train(layers.Sequential(layers.Dense(16), relu, layers.Dense(16), relu, layers.Dense(3)))

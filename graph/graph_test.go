@@ -64,6 +64,18 @@ func newModel(t testing.TB, dropout float64, opts ...Option) *Model {
 	return m
 }
 
+// weights32 returns all of a float32 model's weights, in parameter order,
+// as float64s (exactly), for bit-for-bit comparisons.
+func weights32(m *Model) []float64 {
+	var w []float64
+	for _, p := range m.Params() {
+		for _, v := range p.Value.Data().([]float32) {
+			w = append(w, float64(v))
+		}
+	}
+	return w
+}
+
 func newAdam(t testing.TB, opts ...solvers.Option) *solvers.Adam {
 	t.Helper()
 	s, err := solvers.NewAdam(opts...)
@@ -244,13 +256,7 @@ func TestFitIsDeterministic(t *testing.T) {
 		if _, err := Fit(context.Background(), m, newAdam(t), blobs(100, 8, false), WithEpochs(3), WithValidationSplit(0.2)); err != nil {
 			t.Fatal(err)
 		}
-		var w []float64
-		for _, p := range m.Params() {
-			for _, v := range p.Value.Data().([]float32) {
-				w = append(w, float64(v))
-			}
-		}
-		return w
+		return weights32(m)
 	}
 	a, b := run(), run()
 	for i := range a {

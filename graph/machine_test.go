@@ -38,13 +38,7 @@ func TestDirectRunMatchesRunAll(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var w []float64
-		for _, p := range m.Params() {
-			for _, v := range p.Value.Data().([]float32) {
-				w = append(w, float64(v))
-			}
-		}
-		return w, append(append([]float64(nil), hist.History["loss"]...), hist.History["val_loss"]...)
+		return weights32(m), append(append([]float64(nil), hist.History["loss"]...), hist.History["val_loss"]...)
 	}
 	wDirect, lDirect := train(true)
 	wAll, lAll := train(false)

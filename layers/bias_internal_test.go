@@ -13,20 +13,7 @@ import (
 func TestBiasAddMatchesBroadcastAdd(t *testing.T) {
 	for _, dt := range []tensor.Dtype{tensor.Float32, tensor.Float64} {
 		rng := rand.New(rand.NewPCG(5, 6))
-		rnd := func(shape ...int) *tensor.Dense {
-			d := tensor.New(tensor.WithShape(shape...), tensor.Of(dt))
-			switch v := d.Data().(type) {
-			case []float32:
-				for i := range v {
-					v[i] = float32(rng.NormFloat64())
-				}
-			case []float64:
-				for i := range v {
-					v[i] = rng.NormFloat64()
-				}
-			}
-			return d
-		}
+		rnd := func(shape ...int) *tensor.Dense { return randDense(rng, dt, shape...) }
 		g := G.NewGraph()
 		x := G.NewMatrix(g, dt, G.WithShape(37, 11), G.WithName("x"), G.WithValue(rnd(37, 11)))
 		b := G.NewVector(g, dt, G.WithShape(11), G.WithName("b"), G.WithValue(rnd(11)))
