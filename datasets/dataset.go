@@ -1,8 +1,9 @@
 package datasets
 
 import (
-	"context"
+	"runtime"
 	"slices"
+	"sync"
 
 	"github.com/pkg/errors"
 )
@@ -206,8 +207,13 @@ func (d *Dataset) Head(n int) *Dataset {
 // the stream of epoch 0 and the example's row under seed. Its use is
 // deterministic preprocessing such as Normalize, paid once instead of in
 // every epoch's batches; d is left unchanged.
+//
+// The work is spread over GOMAXPROCS goroutines, each filling its share of
+// batches straight into the copy: every example's random stream depends on
+// its row only, so the result does not depend on how the rows were shared.
 func (d *Dataset) Apply(seed uint64, ts ...Transform) (*Dataset, error) {
-	l, err := NewLoader(d, WithBatchSize(512), WithPrefetch(0), WithAugmentSeed(seed), WithTransforms(ts...))
+	const batch = 512
+	l, err := NewLoader(d, WithBatchSize(batch), WithPrefetch(0), WithAugmentSeed(seed), WithTransforms(ts...))
 	if err != nil {
 		return nil, err
 	}
@@ -216,19 +222,40 @@ func (d *Dataset) Apply(seed uint64, ts ...Transform) (*Dataset, error) {
 		Labels: append([]int(nil), d.Labels...), Classes: d.Classes,
 	}
 	if d.X32 != nil {
-		out.X32 = make([]float32, 0, len(d.X32))
+		out.X32 = make([]float32, len(d.X32))
 	} else {
-		out.X64 = make([]float64, 0, len(d.X64))
+		out.X64 = make([]float64, len(d.X64))
 	}
-	it := l.Epoch(context.Background(), 0)
-	defer it.Close()
-	for b, ok := it.Next(); ok; b, ok = it.Next() {
-		// Without shuffling the batches come in row order.
-		out.X32 = append(out.X32, b.X32...)
-		out.X64 = append(out.X64, b.X64...)
+	nb, fl, n := l.BatchesPerEpoch(), d.FeatureLen(), d.Len()
+	parts := max(min(runtime.GOMAXPROCS(0), nb), 1)
+	errs := make([]error, parts)
+	var wg sync.WaitGroup
+	for p := range parts {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			w := l.getWorker()
+			defer l.putWorker(w)
+			w.start(0) // the loader does not shuffle: rows in order
+			b := &Batch{Labels: make([]int, batch), Index: make([]int, batch)}
+			for k := p; k < nb; k += parts {
+				lo, hi := k*batch*fl, min((k+1)*batch, n)*fl
+				if d.X32 != nil {
+					b.X32 = out.X32[lo:hi]
+				} else {
+					b.X64 = out.X64[lo:hi]
+				}
+				if errs[p] = w.fill(b, 0, k); errs[p] != nil {
+					return
+				}
+			}
+		}()
 	}
-	if err := it.Err(); err != nil {
-		return nil, errors.Wrapf(err, "datasets: applying transforms to %s", d.name())
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, errors.Wrapf(err, "datasets: applying transforms to %s", d.name())
+		}
 	}
 	return out, nil
 }

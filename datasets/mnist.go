@@ -250,11 +250,21 @@ func findMNIST(dir string) (paths, missing []string) {
 }
 
 // loadMNISTFiles reads the four files (in mnistFiles order) into datasets.
+// loadMNISTFiles reads the training and the test set at the same time:
+// decompressing is most of loading, and each file is one stream.
 func loadMNISTFiles(paths []string) (train, test *Dataset, err error) {
-	if train, err = loadMNISTSet("mnist-train", paths[0], paths[1], 60000); err != nil {
-		return nil, nil, err
+	var testErr error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		test, testErr = loadMNISTSet("mnist-test", paths[2], paths[3], 10000)
+	}()
+	train, err = loadMNISTSet("mnist-train", paths[0], paths[1], 60000)
+	<-done
+	if err == nil {
+		err = testErr
 	}
-	if test, err = loadMNISTSet("mnist-test", paths[2], paths[3], 10000); err != nil {
+	if err != nil {
 		return nil, nil, err
 	}
 	return train, test, nil
