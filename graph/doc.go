@@ -15,9 +15,13 @@
 //   - the program copies it into preallocated, bound input tensors (no
 //     allocation), one-hot targets and row weights: a last partial batch is
 //     padded with zero-weight rows, so it counts exactly its own rows;
-//   - the tape machine runs forward and backward, leaving each weight's
-//     gradient as the value of its gradient node (no dual values: they
-//     would only add a pass over every gradient);
+//   - the tape machine runs forward and backward, on the calling goroutine
+//     (not through RunAll, which hands every run to a new goroutine), and
+//     leaves each weight's gradient as the value of its gradient node (no
+//     dual values: they would only add a pass over every gradient). The ops
+//     keep their result tensors from run to run instead of allocating them
+//     again, so a node's value is valid until the next run of its machine:
+//     clone it to keep it longer (Predict and Evaluate return copies);
 //   - the solver (solvers.Adam) updates the weights in place;
 //   - Fit runs the callbacks around each batch and epoch and hands them a
 //     callbacks.Trainer to read and set the learning rate, stop, snapshot or
@@ -25,5 +29,6 @@
 //
 // Weights and checkpoints use one versioned, checksummed binary format,
 // written atomically. Errors from Gorgonia, including its panics while a
-// graph is built, come back as errors naming the layer, input or parameter.
+// graph is built or an op runs, come back as errors naming the layer, input
+// or parameter.
 package graph
