@@ -6,10 +6,11 @@ import (
 	"path"
 	"strconv"
 
-	"github.com/adamant-ml/adamant/internal/workpool"
 	"github.com/pkg/errors"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
+
+	"github.com/adamant-ml/adamant/internal/workpool"
 )
 
 // Adam is the Adam optimizer (Kingma & Ba 2015) with the choices

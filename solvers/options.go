@@ -172,10 +172,10 @@ func WithLRMultiplier(mult float64) Option {
 // core GOMAXPROCS allows. On a 2-core machine two goroutines made the
 // MNIST MLP's float32 step about 1.4 times and its float64 step 1.8 times
 // as fast, and a training epoch with fastblas about 15% shorter
-// (docs/adam.md, "Performance"). Whether a step is shared is also measured: while steps
-// have lately been faster on the caller alone, as when other processes
-// keep the other cores busy, they run there, and the choice is checked
-// again now and then. A program that runs several solvers at once, one
+// (docs/adam.md, "Performance"). Whether a step is shared is also
+// measured: while steps have lately been faster on the caller alone, as
+// when other processes keep the other cores busy, they run there, and the
+// choice is checked again now and then. A program that runs several solvers at once, one
 // per goroutine, should give each its share of the cores, as it does for
 // fastblas.WithThreads. Results are bit-identical for every n. Valid: ≥ 1.
 func WithWorkers(n int) Option {
