@@ -4,8 +4,9 @@ import (
 	"runtime"
 	"time"
 
-	"github.com/adamant-ml/adamant/internal/workpool"
 	"gorgonia.org/tensor"
+
+	"github.com/adamant-ml/adamant/internal/workpool"
 )
 
 // blocksize is the unit of work: large enough that handing a block to
