@@ -80,54 +80,72 @@ func (op biasAddOp) SymDiff(in G.Nodes, _, grad *G.Node) (G.Nodes, error) {
 	if len(in) != 2 {
 		return nil, errors.Errorf("layers: %v has %d inputs, want 2", op, len(in))
 	}
-	db, err := G.ApplyOp(colSumOp{out: opkit.NewOutput()}, grad)
+	db, err := G.ApplyOp(newBiasGrad(2), grad)
 	if err != nil {
 		return nil, err
 	}
 	return G.Nodes{grad, db}, nil
 }
 
-// colSumOp sums a (batch, n) matrix over its rows.
-type colSumOp struct {
+// biasGradOp is the gradient of a bias added along axis 1: it sums a
+// (batch, channels, …) gradient over every axis but the channel one, for
+// Dense's (batch, units) and for Conv2D's NCHW alike. Images (rows) are
+// added first to last; within one, a channel's positions are summed first.
+type biasGradOp struct {
 	opkit.Pure
-	out *opkit.Output
+	dims int // of the input: 2 for Dense, 4 for Conv2D
+	out  *opkit.Output
 }
 
-func (colSumOp) Arity() int { return 1 }
-func (colSumOp) Type() hm.Type {
+// newBiasGrad returns a bias gradient op for inputs of dims axes, with its
+// own result buffer.
+func newBiasGrad(dims int) biasGradOp { return biasGradOp{dims: dims, out: opkit.NewOutput()} }
+
+func (op biasGradOp) Arity() int { return 1 }
+func (op biasGradOp) Type() hm.Type {
 	a := hm.TypeVariable('a')
-	return hm.NewFnType(G.TensorType{Dims: 2, Of: a}, G.TensorType{Dims: 1, Of: a})
+	return hm.NewFnType(G.TensorType{Dims: op.dims, Of: a}, G.TensorType{Dims: 1, Of: a})
 }
-func (op colSumOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
+
+// check returns an error unless s has the op's number of axes, at least 2.
+func (op biasGradOp) check(s tensor.Shape) error {
+	if len(s) != op.dims || op.dims < 2 {
+		return errors.Errorf("layers: %v needs a %d-axis gradient, got shape %v", op, op.dims, s)
+	}
+	return nil
+}
+
+func (op biasGradOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
 	s, err := shapeArg(op.String(), in, 0)
 	if err != nil {
 		return nil, err
 	}
-	if len(s) != 2 {
-		return nil, errors.Errorf("layers: %v needs a matrix, got %v", op, s)
+	if err := op.check(s); err != nil {
+		return nil, err
 	}
 	return tensor.Shape{s[1]}, nil
 }
-func (op colSumOp) WriteHash(h hash.Hash) { fmt.Fprintf(h, "adamant.%v", op) }
-func (op colSumOp) Hashcode() uint32      { return opkit.Hash(op) }
-func (colSumOp) String() string           { return "ColSum" }
+func (op biasGradOp) WriteHash(h hash.Hash) { fmt.Fprintf(h, "adamant.%v", op) }
+func (op biasGradOp) Hashcode() uint32      { return opkit.Hash(op) }
+func (op biasGradOp) String() string        { return fmt.Sprintf("BiasGrad%dD", op.dims) }
 
-// Do sums the rows, first to last.
-func (op colSumOp) Do(vals ...G.Value) (G.Value, error) {
+// Do sums the gradient into one value per channel.
+func (op biasGradOp) Do(vals ...G.Value) (G.Value, error) {
 	x, err := denseArg(op.String(), vals, 0)
 	if err != nil {
 		return nil, err
 	}
 	s := x.Shape()
-	if len(s) != 2 {
-		return nil, errors.Errorf("layers: %v needs a matrix, got %v", op, s)
+	if err := op.check(s); err != nil {
+		return nil, err
 	}
+	positions := s.TotalSize() / (s[0] * s[1])
 	out := op.out.Get(nil, x.Dtype(), s[1])
 	switch xs := x.Data().(type) {
 	case []float32:
-		sumRows(xs, out.Float32s())
+		sumChannels(xs, out.Float32s(), s[0], s[1], positions)
 	case []float64:
-		sumRows(xs, out.Float64s())
+		sumChannels(xs, out.Float64s(), s[0], s[1], positions)
 	default:
 		return nil, errors.Errorf("layers: %v: dtype %v is not supported", op, x.Dtype())
 	}
@@ -145,18 +163,32 @@ func addRows[T float](x, b, y []T) {
 	}
 }
 
-// sumRows sets out to the sum of x's rows, added first to last.
-func sumRows[T float](x, out []T) {
-	n := len(out)
+// sumChannels sets out[c] to the sum of x's (image, c) planes of p
+// positions each, for n images of len(out) channels: images first to last,
+// each plane summed on its own first. With one position per plane (Dense)
+// that is adding the rows, first to last, and the loop does exactly that.
+func sumChannels[T float](x, out []T, n, channels, p int) {
 	clear(out)
-	for r := 0; r+n <= len(x); r += n {
-		for j, v := range x[r : r+n] {
-			out[j] += v
+	if p == 1 {
+		for r := 0; r+channels <= len(x); r += channels {
+			for j, v := range x[r : r+channels] {
+				out[j] += v
+			}
+		}
+		return
+	}
+	for i := 0; i < n; i++ {
+		for c := 0; c < channels; c++ {
+			var s T
+			for _, v := range x[(i*channels+c)*p : (i*channels+c+1)*p] {
+				s += v
+			}
+			out[c] += s
 		}
 	}
 }
 
 var (
 	_ G.SDOp = biasAddOp{}
-	_ G.Op   = colSumOp{}
+	_ G.Op   = biasGradOp{}
 )

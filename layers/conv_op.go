@@ -130,7 +130,7 @@ func (op convOp) SymDiff(in G.Nodes, _, grad *G.Node) (G.Nodes, error) {
 	if err != nil {
 		return nil, err
 	}
-	db, err := G.ApplyOp(convBiasGradOp{out: opkit.NewOutput()}, grad)
+	db, err := G.ApplyOp(newBiasGrad(4), grad)
 	if err != nil {
 		return nil, err
 	}
@@ -234,68 +234,6 @@ func (d convFilterGradOp) Do(vals ...G.Value) (G.Value, error) {
 		return nil, errors.Errorf("layers: %s: dtype %v is not supported", name, x.Dtype())
 	}
 	return dw, nil
-}
-
-// convBiasGradOp sums ∂L/∂y over images and positions: ∂L/∂b.
-type convBiasGradOp struct {
-	opkit.Pure
-	out *opkit.Output
-}
-
-func (convBiasGradOp) Arity() int { return 1 }
-func (convBiasGradOp) Type() hm.Type {
-	a := hm.TypeVariable('a')
-	return hm.NewFnType(G.TensorType{Dims: 4, Of: a}, G.TensorType{Dims: 1, Of: a})
-}
-func (op convBiasGradOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
-	s, err := shapeArg(op.String(), in, 0)
-	if err != nil {
-		return nil, err
-	}
-	if len(s) != 4 {
-		return nil, errors.Errorf("layers: %v needs an NCHW gradient, got %v", op, s)
-	}
-	return tensor.Shape{s[1]}, nil
-}
-func (op convBiasGradOp) WriteHash(h hash.Hash) { fmt.Fprintf(h, "adamant.%v", op) }
-func (op convBiasGradOp) Hashcode() uint32      { return opkit.Hash(op) }
-func (convBiasGradOp) String() string           { return "Conv2DBiasGrad" }
-
-// Do computes db.
-func (op convBiasGradOp) Do(vals ...G.Value) (G.Value, error) {
-	dy, err := denseArg(op.String(), vals, 0)
-	if err != nil {
-		return nil, err
-	}
-	s := dy.Shape()
-	if len(s) != 4 {
-		return nil, errors.Errorf("layers: %v needs an NCHW gradient, got %v", op, s)
-	}
-	db := op.out.Get(nil, dy.Dtype(), s[1])
-	switch ds := dy.Data().(type) {
-	case []float32:
-		sumPlanes(ds, db.Float32s(), s[0], s[1], s[2]*s[3])
-	case []float64:
-		sumPlanes(ds, db.Float64s(), s[0], s[1], s[2]*s[3])
-	default:
-		return nil, errors.Errorf("layers: %v: dtype %v is not supported", op, dy.Dtype())
-	}
-	return db, nil
-}
-
-// sumPlanes sets db[f] to the sum of every (n, f) plane of dy, in a fixed
-// order.
-func sumPlanes[T float](dy, db []T, n, f, p int) {
-	clear(db)
-	for i := 0; i < n; i++ {
-		for j := 0; j < f; j++ {
-			var s T
-			for _, v := range dy[(i*f+j)*p : (i*f+j+1)*p] {
-				s += v
-			}
-			db[j] += s
-		}
-	}
 }
 
 // im2col unrolls one image x (C×H×W) into col (C·k·k × OH·OW): row
@@ -432,5 +370,4 @@ var (
 	_ G.SDOp = convOp{}
 	_ G.Op   = convDataGradOp{}
 	_ G.Op   = convFilterGradOp{}
-	_ G.Op   = convBiasGradOp{}
 )
