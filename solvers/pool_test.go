@@ -47,13 +47,26 @@ func TestBlocksOnWorkersBitIdentical(t *testing.T) {
 		}
 		shared.forceSplit = true
 		p1, p2 := mlpParams(dt), mlpParams(dt)
+		// A few gradient sets drawn once and cycled: refilling is then a
+		// copy, so steps follow each other faster than a worker stops
+		// polling (1 ms), and workers join even on a loaded machine, where
+		// waking a parked one can take longer than a whole step.
 		rng := rand.New(rand.NewPCG(3, 4))
+		var sets [3][][]float64
+		for k := range sets {
+			for i := range p1 {
+				g := make([]float64, p1[i].(*testParam).g.Len())
+				for j := range g {
+					g[j] = rng.NormFloat64()
+				}
+				sets[k] = append(sets[k], g)
+			}
+		}
 		steps := 0
-		for ; steps < 5 || helped.Load() == 0 && steps < 200; steps++ {
+		for ; steps < 5 || helped.Load() == 0 && steps < 5000; steps++ {
 			for i := range p1 {
 				g1, g2 := p1[i].(*testParam).g, p2[i].(*testParam).g
-				for j := 0; j < g1.Len(); j++ {
-					x := rng.NormFloat64()
+				for j, x := range sets[steps%len(sets)][i] {
 					if dt == tensor.Float32 {
 						g1.Float32s()[j], g2.Float32s()[j] = float32(x), float32(x)
 					} else {
