@@ -205,7 +205,7 @@ func registerTrainFlags(fs *flag.FlagSet, c *config) []flagGroup {
 	fs.IntVar(&c.Epochs, "epochs", c.Epochs, "number of epochs, ≥ 1")
 	fs.IntVar(&c.BatchSize, "batch-size", c.BatchSize, "mini-batch size, ≥ 1")
 	fs.Uint64Var(&c.Seed, "seed", c.Seed, "seed for initialisation, shuffling, dropout and augmentation")
-	fs.IntVar(&c.Threads, "threads", c.Threads, "CPU threads (GOMAXPROCS and matrix multiplication), ≥ 1; default: the number of CPUs")
+	fs.IntVar(&c.Threads, "threads", c.Threads, "CPU threads (GOMAXPROCS, matrix products and Adam steps), ≥ 1; default: the number of CPUs")
 	fs.StringVar(&c.BLAS, "blas", c.BLAS, "matrix multiplication: fast (our AVX2/AVX-512 kernels, multi-threaded), gonum (Gorgonia's default), or openblas (builds with -tags openblas)")
 
 	fs.StringVar(&c.Out, "out", c.Out, "run directory (default runs/<command>-<time>)")

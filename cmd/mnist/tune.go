@@ -56,7 +56,7 @@ func cmdTune(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs.StringVar(&t.space, "space", t.space, "search space: name=values,... over training flags; values are a|b|c, log:LO:HI, uniform:LO:HI or int:LO:HI")
 	fs.IntVar(&t.trials, "trials", t.trials, "random, halving: number of configurations, ≥ 1")
 	fs.IntVar(&t.gridPoints, "grid-points", t.gridPoints, "grid: points per continuous range, ≥ 2")
-	fs.IntVar(&t.workers, "workers", t.workers, "trials run in parallel, ≥ 1 (each gets -threads/workers BLAS threads)")
+	fs.IntVar(&t.workers, "workers", t.workers, "trials run in parallel, ≥ 1 (each splits its products and Adam steps over -threads/workers threads)")
 	fs.StringVar(&t.metric, "metric", t.metric, "metric that ranks trials: val_loss, val_accuracy, loss, accuracy, test_loss, test_accuracy")
 	fs.BoolVar(&t.maximize, "maximize", t.maximize, "rank by the largest metric (default: smallest; set for accuracies)")
 	fs.IntVar(&t.minEpochs, "min-epochs", t.minEpochs, "halving: epochs of the first rung, ≥ 1 (the last rung trains -epochs)")
