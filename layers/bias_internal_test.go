@@ -1,6 +1,7 @@
 package layers
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"testing"
 
@@ -31,20 +32,7 @@ func TestBiasAddMatchesBroadcastAdd(t *testing.T) {
 			if !got.Shape().Eq(want.Shape()) {
 				t.Fatalf("%v: shape %v, want %v", pair[0].Name(), got.Shape(), want.Shape())
 			}
-			switch w := want.Data().(type) {
-			case []float32:
-				for i, v := range got.Float32s() {
-					if v != w[i] {
-						t.Fatalf("%v %v: element %d = %v, want %v", dt, pair[0].Name(), i, v, w[i])
-					}
-				}
-			case []float64:
-				for i, v := range got.Float64s() {
-					if v != w[i] {
-						t.Fatalf("%v %v: element %d = %v, want %v", dt, pair[0].Name(), i, v, w[i])
-					}
-				}
-			}
+			requireSameValues(t, fmt.Sprintf("%v %v", dt, pair[0].Name()), got, want)
 		}
 	}
 }

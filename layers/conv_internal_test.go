@@ -26,13 +26,7 @@ func TestConvOpMatchesGorgonia(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			rng := rand.New(rand.NewPCG(1, 2))
-			rnd := func(shape ...int) *tensor.Dense {
-				d := tensor.New(tensor.WithShape(shape...), tensor.Of(tensor.Float64))
-				for i, v := 0, d.Float64s(); i < len(v); i++ {
-					v[i] = rng.NormFloat64()
-				}
-				return d
-			}
+			rnd := func(shape ...int) *tensor.Dense { return randDense(rng, tensor.Float64, shape...) }
 			xT, wT, bT := rnd(tt.n, tt.c, tt.h, tt.w), rnd(tt.f, tt.c, tt.k, tt.k), rnd(tt.f)
 
 			g := G.NewGraph()

@@ -10,39 +10,6 @@ import (
 	"gorgonia.org/tensor"
 )
 
-// randDense is a tensor of normal random values.
-func randDense(rng *rand.Rand, dt tensor.Dtype, shape ...int) *tensor.Dense {
-	d := tensor.New(tensor.WithShape(shape...), tensor.Of(dt))
-	switch v := d.Data().(type) {
-	case []float32:
-		for i := range v {
-			v[i] = float32(rng.NormFloat64())
-		}
-	case []float64:
-		for i := range v {
-			v[i] = rng.NormFloat64()
-		}
-	}
-	return d
-}
-
-// asFloat64s reads a float tensor's elements as float64s.
-func asFloat64s(t *testing.T, v G.Value) []float64 {
-	t.Helper()
-	switch d := v.Data().(type) {
-	case []float32:
-		out := make([]float64, len(d))
-		for i, x := range d {
-			out[i] = float64(x)
-		}
-		return out
-	case []float64:
-		return append([]float64(nil), d...)
-	}
-	t.Fatalf("value %v is not a float tensor", v)
-	return nil
-}
-
 // TestMatMulMatchesGorgonia: the product and its two gradients equal
 // Gorgonia's Mul and the gradients Grad builds for it, bit for bit.
 func TestMatMulMatchesGorgonia(t *testing.T) {
@@ -72,15 +39,7 @@ func TestMatMulMatchesGorgonia(t *testing.T) {
 		}
 		ours, ref := build(true), build(false)
 		for i, name := range []string{"a·b", "∂/∂a", "∂/∂b"} {
-			got, want := asFloat64s(t, ours[i]), asFloat64s(t, ref[i])
-			if len(got) != len(want) {
-				t.Fatalf("%v %s: %d elements, want %d", dt, name, len(got), len(want))
-			}
-			for j := range got {
-				if got[j] != want[j] {
-					t.Fatalf("%v %s: element %d = %v, want %v", dt, name, j, got[j], want[j])
-				}
-			}
+			requireSameValues(t, fmt.Sprintf("%v %s", dt, name), ours[i], ref[i])
 		}
 	}
 }
