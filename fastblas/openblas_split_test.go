@@ -3,7 +3,7 @@
 package fastblas
 
 import (
-	"math"
+	"fmt"
 	"testing"
 
 	"gonum.org/v1/gonum/blas"
@@ -17,37 +17,36 @@ import (
 // is logged, not required: runs repeat because the split depends only on
 // the shape and the thread count.
 func TestOpenBLASSplit(t *testing.T) {
-	whole, split := &OpenBLAS{threads: 1}, &OpenBLAS{threads: 2}
 	seed := uint64(900)
 	same := true
 	for _, s := range benchShapes {
 		for _, tA := range []blas.Transpose{blas.NoTrans, blas.Trans} {
 			for _, tB := range []blas.Transpose{blas.NoTrans, blas.Trans} {
 				seed++
-				p := newProblem(seed, tA, tB, s.m, s.n, s.k, 1, float32(1), float32(0), false)
-				ref, scale := p.reference()
-				a, b, c := p.run(split), p.run(split), p.run(whole)
-				p.check(t, a, ref, scale, 1e-5)
-				for i := range a {
-					if math.Float32bits(a[i]) != math.Float32bits(b[i]) {
-						t.Fatalf("%s tA=%v tB=%v float32: element %d = %v, then %v", s.name, tA, tB, i, a[i], b[i])
-					}
-					same = same && math.Float32bits(a[i]) == math.Float32bits(c[i])
-				}
-				q := newProblem(seed, tA, tB, s.m, s.n, s.k, 1, 1.0, 0.5, false)
-				ref, scale = q.reference()
-				d, e, f := q.run(split), q.run(split), q.run(whole)
-				q.check(t, d, ref, scale, 1e-12)
-				for i := range d {
-					if math.Float64bits(d[i]) != math.Float64bits(e[i]) {
-						t.Fatalf("%s tA=%v tB=%v float64: element %d = %v, then %v", s.name, tA, tB, i, d[i], e[i])
-					}
-					same = same && math.Float64bits(d[i]) == math.Float64bits(f[i])
-				}
+				name := fmt.Sprintf("%s tA=%v tB=%v", s.name, tA, tB)
+				p32 := newProblem(seed, tA, tB, s.m, s.n, s.k, 1, float32(1), float32(0), false)
+				p64 := newProblem(seed, tA, tB, s.m, s.n, s.k, 1, 1.0, 0.5, false)
+				same = checkSplit(t, name+" float32", p32, 1e-5) && same
+				same = checkSplit(t, name+" float64", p64, 1e-12) && same
 			}
 		}
 	}
 	t.Logf("split products equal whole ones bit for bit: %v", same)
+}
+
+// checkSplit runs p split over two threads twice and whole once: the split
+// result must be right and the same both times; it reports whether it also
+// equals the whole call's.
+func checkSplit[T float](t *testing.T, name string, p problem[T], tol float64) (equalsWhole bool) {
+	t.Helper()
+	split := &OpenBLAS{threads: 2}
+	ref, scale := p.reference()
+	a, b := p.run(split), p.run(split)
+	p.check(t, a, ref, scale, tol)
+	if !equalBits(a, b) {
+		t.Fatalf("%s: two split calls differ", name)
+	}
+	return equalBits(a, p.run(&OpenBLAS{threads: 1}))
 }
 
 // TestOpenBLASSplitAllocatesNothing: a split product reuses its job.
