@@ -249,9 +249,9 @@ func findMNIST(dir string) (paths, missing []string) {
 	return paths, missing
 }
 
-// loadMNISTFiles reads the four files (in mnistFiles order) into datasets.
-// loadMNISTFiles reads the training and the test set at the same time:
-// decompressing is most of loading, and each file is one stream.
+// loadMNISTFiles reads the four files (in mnistFiles order) into datasets,
+// the training and the test set at the same time: decompressing is most of
+// loading, and each file is one stream.
 func loadMNISTFiles(paths []string) (train, test *Dataset, err error) {
 	var testErr error
 	done := make(chan struct{})
