@@ -6,7 +6,7 @@
 // It exits 1 when any result is above its tolerance or a file cannot be
 // checked, 2 on bad usage.
 //
-//	go run ./internal/goldencheck testdata/golden/*.json
+//	go run ./cmd/goldencheck testdata/golden/*.json
 package main
 
 import (
@@ -14,7 +14,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/adamant-ml/adamant/internal/golden"
+	"github.com/adamant-ml/adamant/golden"
 )
 
 func main() {

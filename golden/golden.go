@@ -1,7 +1,3 @@
-// Package golden runs the PyTorch reference trajectories in testdata/golden
-// (format: testdata/golden/README.md) against this project's code. Each kind
-// of file ("optimizer", "scheduler", "mlp") has a checker registered by the
-// file that implements it; cmd goldencheck and the tests share this code.
 package golden
 
 import (
@@ -128,7 +124,7 @@ func MaxRelErr(got, want []float64) float64 {
 // file so that tests in any package can use it.
 func Dir() string {
 	_, file, _, _ := runtime.Caller(0)
-	return filepath.Join(filepath.Dir(file), "..", "..", "testdata", "golden")
+	return filepath.Join(filepath.Dir(file), "..", "testdata", "golden")
 }
 
 // Files returns the golden files in Dir whose names match pattern
