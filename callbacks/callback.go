@@ -30,7 +30,7 @@ type Snapshot interface{}
 
 // Trainer is the handle the training loop gives every callback: it reads and
 // sets the learning rate, stops training, copies and restores the weights,
-// and writes checkpoints. graph.Fit implements it.
+// and writes checkpoints. train.Fit implements it.
 type Trainer interface {
 	// LearningRate returns the solver's current learning rate.
 	LearningRate() float64

@@ -1,4 +1,4 @@
-// Package callbacks holds what the training loop (graph.Fit) calls around
+// Package callbacks holds what the training loop (train.Fit) calls around
 // every batch and epoch: Keras-style callbacks and PyTorch-exact
 // learning-rate schedules.
 //

@@ -11,7 +11,7 @@ import (
 
 // TerminateOnNaN stops training after a batch whose loss is NaN or
 // infinite, as Keras' TerminateOnNaN does, and writes which batch it was.
-// (graph.Fit already fails on such a loss; this callback also watches a
+// (train.Fit already fails on such a loss; this callback also watches a
 // custom key given WithMonitor, and stops instead of failing.)
 type TerminateOnNaN struct {
 	Base

@@ -10,7 +10,7 @@ import (
 
 // Dataset is a labelled classification dataset held in memory: any user
 // data becomes one by filling these fields, and everything downstream
-// (Loader, graph.Fit, Evaluate) reads only them.
+// (Loader, train.Fit, Evaluate) reads only them.
 //
 // Features are stored row-major, one example after the other, so that a
 // batch is a contiguous copy and no per-example slice headers are kept.

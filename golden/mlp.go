@@ -87,7 +87,7 @@ func checkMLP(f *File) ([]Result, error) {
 	hidden := len(w1) / inputs
 	model, err := graph.New(
 		layers.Sequential(layers.Dense(hidden), act, layers.Dense(g.Classes)),
-		graph.WithInputShape(inputs), graph.WithDtype(tensor.Float64), graph.WithBatchSize(rows),
+		graph.WithInputShape(inputs), graph.WithDtype(tensor.Float64), graph.WithTrainBatchSize(rows),
 	)
 	if err != nil {
 		return nil, errors.Wrap(err, f.Path)

@@ -425,7 +425,7 @@ func (t *schedTrainer) SaveCheckpoint(string) error {
 	return errors.New("the scheduler check saves no checkpoints")
 }
 
-// schedDriver runs the hooks in graph.Fit's order. A per-epoch run has
+// schedDriver runs the hooks in train.Fit's order. A per-epoch run has
 // epochs of two batches (the rate must not change inside one); a per-batch
 // run has epochs of seven, so that epoch hooks run in between.
 type schedDriver struct {

@@ -1,7 +1,6 @@
 package graph
 
 import (
-	"context"
 	"math"
 	"runtime"
 	"testing"
@@ -17,14 +16,12 @@ import (
 // ReLU values.
 func TestReusedLayerValueKeepsSeparateBuffers(t *testing.T) {
 	train := func(model layers.Layer) []float64 {
-		m, err := New(model, WithInputShape(4), WithBatchSize(8), WithSeed(3))
+		m, err := New(model, WithInputShape(4), WithTrainBatchSize(8), WithSeed(3))
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer m.Close()
-		if _, err := Fit(context.Background(), m, newAdam(t), blobs(64, 2, false), WithEpochs(2)); err != nil {
-			t.Fatal(err)
-		}
+		trainEpochs(t, m, newAdam(t), blobs(64, 2, false), 2)
 		return weights32(m)
 	}
 	relu := layers.ReLU()

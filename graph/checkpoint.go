@@ -26,7 +26,8 @@ import (
 // A weights file has one section, "weights": a uint32 count, then per
 // parameter its name (uint16 length + bytes), dtype (1 float32, 2 float64),
 // rank (uint8), dims (uint32 each) and the values. A training checkpoint
-// adds "solver", "loop" and one "callback/N" section per stateful callback.
+// (train.Fit's) adds its own sections after the weights: "solver", "loop"
+// and one "callback/N/name" per stateful callback.
 const (
 	fileMagic       = "ADAMANT\x00"
 	fileVersion     = 1
@@ -252,6 +253,75 @@ func decodeWeights(path string, b []byte, params []*layers.Param) error {
 	return nil
 }
 
+// Section is one named part of a checkpoint file besides the weights, such
+// as a training loop's or a solver's state.
+type Section struct {
+	Name string
+	Data []byte
+}
+
+// SaveCheckpoint atomically writes the model's weights followed by the
+// given sections, in order, in the weights file format: LoadWeights reads
+// such a file, and ReadCheckpoint returns the sections. A section may not be
+// named "weights".
+func (m *Model) SaveCheckpoint(path string, sections ...Section) error {
+	secs := make([]section, 0, len(sections)+1)
+	secs = append(secs, section{sectionWeights, encodeWeights(m.params.List())})
+	seen := map[string]bool{sectionWeights: true}
+	for _, s := range sections {
+		if seen[s.Name] {
+			return errors.Errorf("graph: checkpoint %s: section %q given twice (or named like the weights)", path, s.Name)
+		}
+		seen[s.Name] = true
+		secs = append(secs, section{s.Name, s.Data})
+	}
+	return writeSections(path, secs)
+}
+
+// Checkpoint is a verified weights or checkpoint file read into memory.
+type Checkpoint struct {
+	// Path is the file it was read from, for messages.
+	Path     string
+	sections map[string][]byte
+}
+
+// ReadCheckpoint reads and verifies (magic, version, checksum) a file
+// written by SaveWeights or SaveCheckpoint.
+func ReadCheckpoint(path string) (*Checkpoint, error) {
+	secs, err := readSections(path)
+	if err != nil {
+		return nil, err
+	}
+	return &Checkpoint{Path: path, sections: secs}, nil
+}
+
+// Section returns the data of the named section, and whether the file has
+// it.
+func (c *Checkpoint) Section(name string) ([]byte, bool) {
+	b, ok := c.sections[name]
+	return b, ok
+}
+
+// SectionNames returns the names of the file's sections, sorted.
+func (c *Checkpoint) SectionNames() []string {
+	names := make([]string, 0, len(c.sections))
+	for n := range c.sections {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// LoadWeightsFrom copies the checkpoint's weights into the model, with
+// LoadWeights' checks.
+func (m *Model) LoadWeightsFrom(c *Checkpoint) error {
+	w, ok := c.sections[sectionWeights]
+	if !ok {
+		return errors.Errorf("graph: %s has no weights section", c.Path)
+	}
+	return decodeWeights(c.Path, w, m.params.List())
+}
+
 // SaveWeights atomically writes the model's weights to path in adamant's
 // versioned, checksummed format (names, dtypes, shapes and values).
 func (m *Model) SaveWeights(path string) error {
@@ -263,13 +333,9 @@ func (m *Model) SaveWeights(path string) error {
 // of another shape is an error naming it, and leaves the model unchanged.
 // float32 weights load into a float64 model and back (rounded).
 func (m *Model) LoadWeights(path string) error {
-	secs, err := readSections(path)
+	c, err := ReadCheckpoint(path)
 	if err != nil {
 		return err
 	}
-	w, ok := secs[sectionWeights]
-	if !ok {
-		return errors.Errorf("graph: %s has no weights section", path)
-	}
-	return decodeWeights(path, w, m.params.List())
+	return m.LoadWeightsFrom(c)
 }

@@ -1,5 +1,7 @@
-// Package graph declares models as Gorgonia expression graphs, compiles them
-// to tape machines, and trains them.
+// Package graph declares models as Gorgonia expression graphs and compiles
+// them to tape machines: one training step, evaluation, prediction, weights
+// and checkpoint files. The training loop (epochs, callbacks, resume) is
+// package train's.
 //
 // A model is a layers.Layer (usually layers.Sequential) plus a loss. New
 // builds it twice over one set of weight tensors: a training program
@@ -11,7 +13,9 @@
 // Data flows batch → input tensors → tape machine → gradients → solver →
 // callbacks:
 //
-//   - a datasets.Loader yields a datasets.Batch;
+//   - a datasets.Loader yields a *datasets.Batch, which graph reads through
+//     its Batch interface (Evaluate and Predict take a BatchSource), so
+//     graph imports neither datasets nor callbacks;
 //   - the program copies it into preallocated, bound input tensors (no
 //     allocation), one-hot targets and row weights: a last partial batch is
 //     padded with zero-weight rows, so it counts exactly its own rows;
@@ -23,9 +27,9 @@
 //     again, so a node's value is valid until the next run of its machine:
 //     clone it to keep it longer (Predict and Evaluate return copies);
 //   - the solver (solvers.Adam) updates the weights in place;
-//   - Fit runs the callbacks around each batch and epoch and hands them a
-//     callbacks.Trainer to read and set the learning rate, stop, snapshot or
-//     restore weights, and write checkpoints.
+//   - train.Fit runs the callbacks around each batch and epoch and hands
+//     them a callbacks.Trainer to read and set the learning rate, stop,
+//     snapshot or restore weights, and write checkpoints.
 //
 // Weights and checkpoints use one versioned, checksummed binary format,
 // written atomically. Errors from Gorgonia, including its panics while a

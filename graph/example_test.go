@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/adamant-ml/adamant/callbacks"
 	"github.com/adamant-ml/adamant/datasets"
 	"github.com/adamant-ml/adamant/graph"
 	"github.com/adamant-ml/adamant/layers"
@@ -38,7 +37,7 @@ func ExampleNew() {
 	model, err := graph.New(
 		layers.Sequential(layers.Dense(128), layers.ReLU(), layers.Dense(10)),
 		graph.WithInputShape(784), // one MNIST image, flattened
-		graph.WithBatchSize(64),
+		graph.WithTrainBatchSize(64),
 	)
 	if err != nil {
 		fmt.Println(err)
@@ -55,43 +54,6 @@ func ExampleNew() {
 	// dense_1/weight(128, 10)
 	// dense_1/bias(10)
 	// 101770 parameters
-}
-
-// Fit trains with callbacks and returns the History, as Keras' fit does.
-func ExampleFit() {
-	model, err := graph.New(
-		layers.Sequential(layers.Dense(16), layers.ReLU(), layers.Dense(3)),
-		graph.WithInputShape(4), graph.WithBatchSize(32), graph.WithSeed(7),
-	)
-	if err != nil {
-		fmt.Println(err)
-		return
-	}
-	defer model.Close()
-	adam, err := solvers.NewAdam(solvers.WithLearnRate(1e-2))
-	if err != nil {
-		fmt.Println(err)
-		return
-	}
-	cosine, err := callbacks.NewLRScheduler(callbacks.CosineAnnealingLR(5, 0), callbacks.PerEpoch)
-	if err != nil {
-		fmt.Println(err)
-		return
-	}
-	hist, err := graph.Fit(context.Background(), model, adam, clusters(600),
-		graph.WithEpochs(5), graph.WithValidationSplit(0.2), graph.WithCallbacks(cosine))
-	if err != nil {
-		fmt.Println(err)
-		return
-	}
-	valAcc := hist.History[callbacks.KeyValAccuracy]
-	fmt.Println("epochs:", len(hist.Epoch))
-	fmt.Println("val_accuracy above 0.9:", valAcc[len(valAcc)-1] > 0.9)
-	fmt.Printf("lr after the last epoch: %.0f\n", adam.LearningRate())
-	// Output:
-	// epochs: 5
-	// val_accuracy above 0.9: true
-	// lr after the last epoch: 0
 }
 
 // Weights go to a versioned, checksummed file, written atomically; loading
@@ -127,48 +89,13 @@ func ExampleModel_SaveWeights() {
 	// same predictions: true
 }
 
-// GradNormMonitor is a custom callback: it keeps the largest and the mean
-// gradient norm of each epoch (Fit puts "grad_norm" in every batch's logs
-// when the solver reports it, as solvers.Adam does) and adds them to the
-// epoch logs, where History, CSVLogger and EarlyStopping see them.
-type GradNormMonitor struct {
-	callbacks.Base
-	sum, peak float64
-	n         int
-}
-
-// Name is used in errors and checkpoints.
-func (m *GradNormMonitor) Name() string { return "GradNormMonitor" }
-
-// OnEpochBegin starts a new epoch's statistics.
-func (m *GradNormMonitor) OnEpochBegin(*callbacks.State) error {
-	m.sum, m.peak, m.n = 0, 0, 0
-	return nil
-}
-
-// OnBatchEnd folds in one batch; it allocates nothing.
-func (m *GradNormMonitor) OnBatchEnd(s *callbacks.State) error {
-	g, ok := s.Logs[callbacks.KeyGradNorm]
-	if !ok {
-		return fmt.Errorf("the solver reports no %s", callbacks.KeyGradNorm)
-	}
-	m.sum, m.peak, m.n = m.sum+g, max(m.peak, g), m.n+1
-	return nil
-}
-
-// OnEpochEnd publishes the epoch's mean and peak.
-func (m *GradNormMonitor) OnEpochEnd(s *callbacks.State) error {
-	s.Logs["grad_norm_mean"] = m.sum / float64(m.n)
-	s.Logs["grad_norm_max"] = m.peak
-	return nil
-}
-
-// A custom callback that watches gradient norms: as the model converges,
-// its gradients shrink.
-func ExampleFit_gradientNorms() {
+// TrainStep is one step of a training loop of your own: the batch goes
+// through the training program and the solver updates the weights in place.
+// train.Fit is the loop with epochs, callbacks and checkpoints.
+func ExampleModel_TrainStep() {
 	model, err := graph.New(
 		layers.Sequential(layers.Dense(16), layers.ReLU(), layers.Dense(3)),
-		graph.WithInputShape(4), graph.WithBatchSize(32), graph.WithSeed(7),
+		graph.WithInputShape(4), graph.WithTrainBatchSize(30), graph.WithSeed(7),
 	)
 	if err != nil {
 		fmt.Println(err)
@@ -180,23 +107,19 @@ func ExampleFit_gradientNorms() {
 		fmt.Println(err)
 		return
 	}
-	hist, err := graph.Fit(context.Background(), model, adam, clusters(600),
-		graph.WithEpochs(6), graph.WithCallbacks(&GradNormMonitor{}))
-	if err != nil {
-		fmt.Println(err)
-		return
+	data := clusters(30)
+	batch := &datasets.Batch{X32: data.X32, Labels: data.Labels, Size: data.Len()}
+	first, _ := model.TrainStep(adam, batch)
+	var last graph.StepResult
+	for range 100 {
+		if last, err = model.TrainStep(adam, batch); err != nil {
+			fmt.Println(err)
+			return
+		}
 	}
-	mean := hist.History["grad_norm_mean"]
-	peak := hist.History["grad_norm_max"]
-	fmt.Println("recorded epochs:", len(mean), len(peak))
-	fmt.Println("mean norm fell from the first to the last epoch:", mean[len(mean)-1] < mean[0])
-	peakAboveMean := true
-	for i := range mean {
-		peakAboveMean = peakAboveMean && peak[i] >= mean[i]
-	}
-	fmt.Println("peak ≥ mean in every epoch:", peakAboveMean)
+	fmt.Println("loss fell below a tenth:", last.Loss < first.Loss/10)
+	fmt.Printf("correct: %d of %d\n", last.Correct, last.Rows)
 	// Output:
-	// recorded epochs: 6 6
-	// mean norm fell from the first to the last epoch: true
-	// peak ≥ mean in every epoch: true
+	// loss fell below a tenth: true
+	// correct: 30 of 30
 }

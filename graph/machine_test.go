@@ -12,19 +12,9 @@ import (
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
+	"github.com/adamant-ml/adamant/datasets"
 	"github.com/adamant-ml/adamant/layers"
 )
-
-// TestDirectRunIsUsed: with the pinned Gorgonia, both machines run their
-// programs on the caller's goroutine; if a Gorgonia upgrade changes the
-// internals directRun reads, this fails instead of silently falling back to
-// the slower RunAll.
-func TestDirectRunIsUsed(t *testing.T) {
-	m := newModel(t, 0)
-	if m.train.direct == nil || m.infer.direct == nil {
-		t.Fatalf("direct runs: training %v, inference %v; want both", m.train.direct != nil, m.infer.direct != nil)
-	}
-}
 
 // TestDirectRunMatchesRunAll: training through RunAll and through the
 // direct run gives bit-identical weights and losses.
@@ -34,11 +24,12 @@ func TestDirectRunMatchesRunAll(t *testing.T) {
 		if !direct {
 			m.train.direct, m.infer.direct = nil, nil
 		}
-		hist, err := Fit(context.Background(), m, newAdam(t), blobs(96, 4, false), WithEpochs(3), WithValidationSplit(0.25))
+		losses := trainEpochs(t, m, newAdam(t), blobs(72, 4, false), 3)
+		met, err := m.Evaluate(context.Background(), blobs(24, 5, false))
 		if err != nil {
 			t.Fatal(err)
 		}
-		return weights32(m), append(append([]float64(nil), hist.History["loss"]...), hist.History["val_loss"]...)
+		return weights32(m), append(losses, met.Loss)
 	}
 	wDirect, lDirect := train(true)
 	wAll, lAll := train(false)
@@ -82,7 +73,7 @@ func TestOpPanicIsAnError(t *testing.T) {
 	model := layers.Sequential(layers.Dense(3), layers.LayerFunc(func(_ *layers.Scope, x *G.Node) (*G.Node, error) {
 		return G.ApplyOp(panicOp{}, x)
 	}))
-	m, err := New(model, WithInputShape(4), WithBatchSize(8))
+	m, err := New(model, WithInputShape(4), WithTrainBatchSize(8))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,8 +82,8 @@ func TestOpPanicIsAnError(t *testing.T) {
 	if _, err := m.Evaluate(context.Background(), ds); err == nil || !strings.Contains(err.Error(), "panicked") {
 		t.Fatalf("Evaluate: err = %v, want the panic as an error", err)
 	}
-	_, err = Fit(context.Background(), m, newAdam(t), ds, WithEpochs(1))
-	if err == nil || !strings.Contains(err.Error(), "index out of range") {
-		t.Fatalf("Fit: err = %v, want the panic as an error", err)
+	b := &datasets.Batch{X32: ds.X32[:8*4], Labels: ds.Labels[:8], Size: 8}
+	if _, err := m.TrainStep(newAdam(t), b); err == nil || !strings.Contains(err.Error(), "index out of range") {
+		t.Fatalf("TrainStep: err = %v, want the panic as an error", err)
 	}
 }

@@ -10,12 +10,11 @@ import (
 	"gorgonia.org/tensor"
 
 	"github.com/adamant-ml/adamant/layers"
-	"github.com/adamant-ml/adamant/losses"
 )
 
 // buildMu serialises graph construction: Gorgonia keeps a global node-ID
 // counter and caches hashes on shared package constants, so building two
-// graphs at once races (GORGONIA_NOTES.md). Running machines of separate
+// graphs at once races (docs/architecture.md). Running machines of separate
 // graphs concurrently is safe and is not under this lock.
 var buildMu sync.Mutex
 
@@ -211,8 +210,20 @@ func (m *Model) Params() []*layers.Param { return m.params.List() }
 // nodes whose gradients a solver consumes.
 func (m *Model) Learnables() G.Nodes { return m.train.learnables }
 
-// Steps returns how many training steps the model has run.
+// Steps returns how many training steps the model has run; it numbers the
+// per-step random draws (dropout masks).
 func (m *Model) Steps() int64 { return m.step }
+
+// SetSteps sets the step count, so that a run resumed from a checkpoint
+// draws the dropout masks the uninterrupted run would have drawn.
+func (m *Model) SetSteps(n int64) { m.step = n }
+
+// Seed returns the seed of the weight initialisation and of the layers'
+// random draws (WithSeed).
+func (m *Model) Seed() uint64 { return m.cfg.seed }
+
+// EvalBatchSize returns the number of rows of an inference batch.
+func (m *Model) EvalBatchSize() int { return m.cfg.evalBatchSize }
 
 // NumParams returns the number of scalar weights.
 func (m *Model) NumParams() int {
@@ -254,7 +265,3 @@ func (p *program) lossValue() (float64, error) {
 	}
 	return math.NaN(), errors.Errorf("graph: loss value of unexpected type %T", v.Data())
 }
-
-// The losses package is referenced so that the default loss is documented
-// where the option is.
-var _ losses.Loss = losses.SoftmaxCrossEntropy()

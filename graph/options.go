@@ -33,11 +33,11 @@ func WithInputShape(dims ...int) Option {
 // default) or tensor.Float64.
 func WithDtype(dt tensor.Dtype) Option { return func(c *config) { c.dtype = dt } }
 
-// WithBatchSize sets the rows per training batch (default 64). The training
+// WithTrainBatchSize sets the rows per training batch (default 64). The training
 // program is compiled for this size; a last, smaller batch is padded with
 // zero-weight rows, so it costs one full batch and contributes exactly its
 // own rows' mean loss.
-func WithBatchSize(n int) Option { return func(c *config) { c.batchSize = n } }
+func WithTrainBatchSize(n int) Option { return func(c *config) { c.batchSize = n } }
 
 // WithEvalBatchSize sets the rows per batch of the inference program used
 // by Evaluate and Predict (default: max(batch size, 500)). It changes speed
@@ -45,7 +45,9 @@ func WithBatchSize(n int) Option { return func(c *config) { c.batchSize = n } }
 func WithEvalBatchSize(n int) Option { return func(c *config) { c.evalBatchSize = n } }
 
 // WithSeed seeds weight initialisation and every random draw of the layers
-// (dropout masks). Same seed, same machine: bit-identical training.
+// (dropout masks), and nothing else: the data's draws (validation split,
+// shuffling, augmentation) have train.WithDataSeed, which defaults to this
+// seed. Same seeds, same machine: bit-identical training.
 func WithSeed(seed uint64) Option { return func(c *config) { c.seed = seed } }
 
 // WithLoss sets the loss (default losses.SoftmaxCrossEntropy()).

@@ -126,7 +126,7 @@ func (a *Adam) Steps() int64 { return a.steps }
 // successful Step, before clipping: the classic diagnostic of a learning
 // rate too high (norms that grow or spike) or of vanishing gradients. It
 // costs nothing extra, since Step computes it anyway to check the
-// gradients. graph.Fit puts it in every batch's logs as "grad_norm".
+// gradients. train.Fit puts it in every batch's logs as "grad_norm".
 func (a *Adam) GradNorm() float64 { return a.gradNorm }
 
 // Step updates every parameter in model from its gradient, in place, and

@@ -76,7 +76,7 @@ func FormatMetrics(w io.Writer, metrics map[string]float64, order ...string) err
 	return errors.Wrap(bw.Flush(), "tuning: writing metrics")
 }
 
-// ReportCallback returns a callback for graph.Fit that reports every
+// ReportCallback returns a callback for train.Fit that reports every
 // epoch's logs (loss, accuracy, val_loss, val_accuracy, lr, ...) to r with
 // the epoch's 0-based index, so that an objective's per-epoch history ends
 // up in its Result. A nil r reports nothing.

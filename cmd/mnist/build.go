@@ -65,7 +65,7 @@ func buildModel(c *config) (*graph.Model, error) {
 	return graph.New(layers.Sequential(ls...),
 		graph.WithInputShape(inputShape...),
 		graph.WithDtype(dtype),
-		graph.WithBatchSize(c.BatchSize),
+		graph.WithTrainBatchSize(c.BatchSize),
 		graph.WithSeed(c.Seed),
 	)
 }

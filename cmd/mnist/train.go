@@ -20,6 +20,7 @@ import (
 	"github.com/adamant-ml/adamant/fastblas"
 	"github.com/adamant-ml/adamant/graph"
 	"github.com/adamant-ml/adamant/internal/atomicfile"
+	"github.com/adamant-ml/adamant/train"
 	"github.com/adamant-ml/adamant/tuning"
 )
 
@@ -133,9 +134,9 @@ type runResult struct {
 	stoppedEpoch, bestEpoch int
 }
 
-// train runs one configuration end to end: build, fit with callbacks, save,
+// runTraining runs one configuration end to end: build, fit with callbacks, save,
 // evaluate on the test set, plot.
-func train(ctx context.Context, c *config, data *mnistData, out runOutput) (*runResult, error) {
+func runTraining(ctx context.Context, c *config, data *mnistData, out runOutput) (*runResult, error) {
 	start := time.Now()
 	if err := os.MkdirAll(c.Out, 0o755); err != nil {
 		return nil, errors.Wrap(err, "-out")
@@ -165,22 +166,22 @@ func train(ctx context.Context, c *config, data *mnistData, out runOutput) (*run
 	if err != nil {
 		return nil, err
 	}
-	fitOpts := []graph.FitOption{
-		graph.WithEpochs(c.Epochs),
-		graph.WithCallbacks(cbs...),
-		graph.WithTrainLoaderOptions(datasets.WithTransforms(transforms...)),
+	fitOpts := []train.Option{
+		train.WithEpochs(c.Epochs),
+		train.WithCallbacks(cbs...),
+		train.WithTrainLoaderOptions(datasets.WithTransforms(transforms...)),
 	}
 	if data.val != nil {
-		fitOpts = append(fitOpts, graph.WithValidationData(data.val))
+		fitOpts = append(fitOpts, train.WithValidationData(data.val))
 	}
 	if c.Resume != "" {
-		fitOpts = append(fitOpts, graph.WithResume(c.Resume))
+		fitOpts = append(fitOpts, train.WithResume(c.Resume))
 	}
 	if !out.quiet {
 		fmt.Fprintf(out.stderr, "%s\n%d training, %d validation, %d test images; run directory %s\n",
 			model, data.train.Len(), lenOf(data.val), data.test.Len(), c.Out)
 	}
-	hist, fitErr := graph.Fit(ctx, model, solver, data.train, fitOpts...)
+	hist, fitErr := train.Fit(ctx, model, solver, data.train, fitOpts...)
 	res := &runResult{history: hist}
 	if early != nil && early.Stopped() {
 		res.stoppedEpoch, res.bestEpoch = early.StoppedEpoch(), early.BestEpoch()
@@ -329,7 +330,7 @@ func cmdTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	res, err := train(ctx, &c, data, runOutput{stdout: stdout, stderr: stderr})
+	res, err := runTraining(ctx, &c, data, runOutput{stdout: stdout, stderr: stderr})
 	if perr := stopProfiles(); perr != nil && err == nil {
 		err = perr
 	}

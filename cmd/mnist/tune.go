@@ -113,7 +113,7 @@ func cmdTune(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		if err != nil {
 			return nil, err
 		}
-		res, err := train(ctx, &tc, data, runOutput{stdout: io.Discard, stderr: io.Discard, quiet: true,
+		res, err := runTraining(ctx, &tc, data, runOutput{stdout: io.Discard, stderr: io.Discard, quiet: true,
 			extra: []callbacks.Callback{tuning.ReportCallback(r)}})
 		if err != nil {
 			return nil, err

@@ -1,0 +1,335 @@
+package train
+
+import (
+	"context"
+	"math"
+	"math/rand/v2"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+
+	"gorgonia.org/tensor"
+
+	"github.com/adamant-ml/adamant/callbacks"
+	"github.com/adamant-ml/adamant/datasets"
+	"github.com/adamant-ml/adamant/graph"
+	"github.com/adamant-ml/adamant/layers"
+	"github.com/adamant-ml/adamant/solvers"
+)
+
+// blobs returns n examples of 3 Gaussian blobs in 4 dimensions, which a
+// small MLP separates almost perfectly.
+func blobs(n int, seed uint64, f64 bool) *datasets.Dataset {
+	rng := rand.New(rand.NewPCG(seed, 7))
+	ds := &datasets.Dataset{ExampleShape: []int{4}, Classes: 3}
+	var x []float64
+	for i := 0; i < n; i++ {
+		c := i % 3
+		ds.Labels = append(ds.Labels, c)
+		for j := 0; j < 4; j++ {
+			center := 0.0
+			if j == c {
+				center = 3
+			}
+			x = append(x, center+rng.NormFloat64())
+		}
+	}
+	if f64 {
+		ds.X64 = x
+	} else {
+		for _, v := range x {
+			ds.X32 = append(ds.X32, float32(v))
+		}
+	}
+	return ds
+}
+
+func mlp(dropout float64) layers.Layer {
+	ls := []layers.Layer{layers.Dense(16), layers.ReLU()}
+	if dropout > 0 {
+		ls = append(ls, layers.Dropout(dropout))
+	}
+	return layers.Sequential(append(ls, layers.Dense(3))...)
+}
+
+func newModel(t testing.TB, dropout float64, opts ...graph.Option) *graph.Model {
+	t.Helper()
+	m, err := graph.New(mlp(dropout), append([]graph.Option{graph.WithInputShape(4), graph.WithTrainBatchSize(8), graph.WithSeed(3)}, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.Close() })
+	return m
+}
+
+// weights returns all of a model's weights, in parameter order, as
+// float64s (exactly), for bit-for-bit comparisons.
+func weights(m *graph.Model) []float64 {
+	var w []float64
+	for _, p := range m.Params() {
+		switch d := p.Value.Data().(type) {
+		case []float32:
+			for _, v := range d {
+				w = append(w, float64(v))
+			}
+		case []float64:
+			w = append(w, d...)
+		}
+	}
+	return w
+}
+
+// requireSameWeights fails unless a and b hold bit-identical weights.
+func requireSameWeights(t *testing.T, a, b *graph.Model, what string) {
+	t.Helper()
+	wa, wb := weights(a), weights(b)
+	if len(wa) != len(wb) {
+		t.Fatalf("%s: %d weights against %d", what, len(wa), len(wb))
+	}
+	for i := range wa {
+		if math.Float64bits(wa[i]) != math.Float64bits(wb[i]) {
+			t.Fatalf("%s: weight %d is %v against %v", what, i, wa[i], wb[i])
+		}
+	}
+}
+
+func newAdam(t testing.TB, opts ...solvers.Option) *solvers.Adam {
+	t.Helper()
+	s, err := solvers.NewAdam(opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestFitLearnsAndSharesWeights(t *testing.T) {
+	for _, f64 := range []bool{false, true} {
+		dt := tensor.Float32
+		if f64 {
+			dt = tensor.Float64
+		}
+		t.Run(dt.String(), func(t *testing.T) {
+			m := newModel(t, 0.1, graph.WithDtype(dt))
+			train, val := blobs(300, 5, f64), blobs(90, 6, f64)
+			before, err := m.Evaluate(context.Background(), val)
+			if err != nil {
+				t.Fatal(err)
+			}
+			hist, err := Fit(context.Background(), m, newAdam(t, solvers.WithLearnRate(0.01)), train,
+				WithEpochs(5), WithValidationData(val))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(hist.Epoch) != 5 {
+				t.Fatalf("%d epochs in history, want 5", len(hist.Epoch))
+			}
+			for _, k := range []string{"loss", "accuracy", "val_loss", "val_accuracy", "lr", "epoch_seconds"} {
+				if len(hist.History[k]) != 5 {
+					t.Errorf("history of %q has %d entries, want 5", k, len(hist.History[k]))
+				}
+			}
+			valAcc, valLoss := hist.History["val_accuracy"][4], hist.History["val_loss"][4]
+			if valAcc < 0.95 || valLoss >= before.Loss {
+				t.Fatalf("after 5 epochs val_accuracy %.3f val_loss %.3f (before %.3f)", valAcc, valLoss, before.Loss)
+			}
+		})
+	}
+}
+
+func TestFitIsDeterministic(t *testing.T) {
+	run := func() *graph.Model {
+		m := newModel(t, 0.3)
+		if _, err := Fit(context.Background(), m, newAdam(t), blobs(100, 8, false), WithEpochs(3), WithValidationSplit(0.2)); err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	requireSameWeights(t, run(), run(), "two identical runs")
+}
+
+// recorder logs the hooks it sees.
+type recorder struct {
+	callbacks.Base
+	events []string
+	failAt string
+}
+
+func (r *recorder) note(s string) error {
+	r.events = append(r.events, s)
+	if s == r.failAt {
+		return errTest
+	}
+	return nil
+}
+
+var errTest = errorString("boom")
+
+type errorString string
+
+func (e errorString) Error() string { return string(e) }
+
+func (r *recorder) OnTrainBegin(*callbacks.State) error   { return r.note("train_begin") }
+func (r *recorder) OnTrainEnd(*callbacks.State) error     { return r.note("train_end") }
+func (r *recorder) OnEpochBegin(s *callbacks.State) error { return r.note("epoch_begin") }
+func (r *recorder) OnEpochEnd(s *callbacks.State) error   { return r.note("epoch_end") }
+func (r *recorder) OnBatchBegin(s *callbacks.State) error { return r.note("batch_begin") }
+func (r *recorder) OnBatchEnd(s *callbacks.State) error   { return r.note("batch_end") }
+func (r *recorder) count(event string) (n int) {
+	for _, e := range r.events {
+		if e == event {
+			n++
+		}
+	}
+	return n
+}
+
+func TestFitHookOrderAndErrors(t *testing.T) {
+	m := newModel(t, 0)
+	rec := &recorder{}
+	if _, err := Fit(context.Background(), m, newAdam(t), blobs(20, 1, false), WithEpochs(2), WithCallbacks(rec)); err != nil {
+		t.Fatal(err)
+	}
+	// 20 examples in batches of 8: 3 batches per epoch, the last partial.
+	want := "train_begin epoch_begin batch_begin batch_end batch_begin batch_end batch_begin batch_end epoch_end " +
+		"epoch_begin batch_begin batch_end batch_begin batch_end batch_begin batch_end epoch_end train_end"
+	if got := strings.Join(rec.events, " "); got != want {
+		t.Fatalf("hooks:\n got %s\nwant %s", got, want)
+	}
+
+	rec = &recorder{failAt: "epoch_end"}
+	_, err := Fit(context.Background(), m, newAdam(t), blobs(20, 1, false), WithEpochs(3), WithCallbacks(rec))
+	if err == nil || !strings.Contains(err.Error(), "callback recorder: OnEpochEnd: boom") {
+		t.Fatalf("err = %v, want the callback's name and hook", err)
+	}
+	if rec.count("epoch_end") != 1 || rec.count("train_end") != 1 {
+		t.Fatalf("after a failing OnEpochEnd: %v (want training stopped, OnTrainEnd run)", rec.events)
+	}
+}
+
+// stopper stops training at a given step through the Trainer handle.
+type stopper struct {
+	callbacks.Base
+	at int
+}
+
+func (s *stopper) OnBatchEnd(st *callbacks.State) error {
+	if st.Step == s.at {
+		st.Trainer.StopTraining()
+	}
+	return nil
+}
+
+func TestFitStopAndCancel(t *testing.T) {
+	m := newModel(t, 0)
+	rec := &recorder{}
+	hist, err := Fit(context.Background(), m, newAdam(t), blobs(40, 1, false), WithEpochs(4), WithCallbacks(&stopper{at: 6}, rec))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(hist.Epoch) != 1 || rec.count("batch_end") != 7 || rec.count("train_end") != 1 {
+		t.Fatalf("stop at step 6 (batch 2 of epoch 2): %d epochs recorded (want 1), %d batch ends (want 7)", len(hist.Epoch), rec.count("batch_end"))
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	rec = &recorder{}
+	cancelAt := &lambdaCB{onBatchEnd: func(s *callbacks.State) {
+		if s.Step == 3 {
+			cancel()
+		}
+	}}
+	_, err = Fit(ctx, m, newAdam(t), blobs(40, 1, false), WithEpochs(4), WithCallbacks(cancelAt, rec))
+	if err == nil || !strings.Contains(err.Error(), "interrupted") || ctx.Err() == nil {
+		t.Fatalf("cancelled run: err = %v", err)
+	}
+	if rec.count("batch_end") != 4 || rec.count("train_end") != 1 {
+		t.Fatalf("cancel after step 3: %d batch ends (want 4), %d train ends", rec.count("batch_end"), rec.count("train_end"))
+	}
+}
+
+type lambdaCB struct {
+	callbacks.Base
+	onBatchEnd func(*callbacks.State)
+}
+
+func (l *lambdaCB) OnBatchEnd(s *callbacks.State) error { l.onBatchEnd(s); return nil }
+
+func TestFitStopsOnNaNLoss(t *testing.T) {
+	m := newModel(t, 0)
+	ds := blobs(30, 1, false)
+	ds.X32[5*4+1] = float32(math.NaN())
+	_, err := Fit(context.Background(), m, newAdam(t), ds, WithEpochs(2), WithDataSeed(9))
+	// ReLU maps the NaN activations to 0, so the loss may stay finite while
+	// the first layer's gradient is NaN: either check must stop training
+	// and name the epoch and batch.
+	if err == nil || !strings.Contains(err.Error(), "NaN") || !strings.Contains(err.Error(), "epoch 1, batch") {
+		t.Fatalf("err = %v, want a NaN error naming epoch and batch", err)
+	}
+}
+
+// checkpointAt saves a checkpoint at the end of one epoch.
+type checkpointAt struct {
+	callbacks.Base
+	epoch int
+	path  string
+}
+
+func (c *checkpointAt) OnEpochEnd(s *callbacks.State) error {
+	if s.Epoch == c.epoch {
+		return s.Trainer.SaveCheckpoint(c.path)
+	}
+	return nil
+}
+
+// A run resumed from a checkpoint must end with the very same weights as an
+// uninterrupted one: weights, Adam's moments, the loop's position and the
+// dropout stream all restored.
+func TestResumeIsBitExact(t *testing.T) {
+	ds := blobs(50, 3, false)
+	ckpt := filepath.Join(t.TempDir(), "ckpt")
+	full := newModel(t, 0.25)
+	if _, err := Fit(context.Background(), full, newAdam(t), ds, WithEpochs(4),
+		WithCallbacks(&checkpointAt{epoch: 1, path: ckpt})); err != nil {
+		t.Fatal(err)
+	}
+	resumed := newModel(t, 0.25)
+	for _, p := range resumed.Params() { // the checkpoint must overwrite these
+		for i := range p.Value.Data().([]float32) {
+			p.Value.Data().([]float32)[i] += 1
+		}
+	}
+	hist, err := Fit(context.Background(), resumed, newAdam(t), ds, WithEpochs(4), WithResume(ckpt),
+		WithCallbacks(&checkpointAt{epoch: -1}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(hist.Epoch) != 4 {
+		t.Fatalf("resumed run's history has %d epochs, want all 4 (2 restored from the checkpoint)", len(hist.Epoch))
+	}
+	requireSameWeights(t, full, resumed, "uninterrupted and resumed runs")
+}
+
+// TestHeapStaysFlatAcrossEpochs: after the first epoch has sized every
+// buffer, training allocates only short-lived values — the live heap after a
+// GC does not grow from epoch to epoch.
+func TestHeapStaysFlatAcrossEpochs(t *testing.T) {
+	m := newModel(t, 0.2)
+	ds := blobs(600, 5, false)
+	var live []uint64
+	probe := callbacks.Lambda{EpochEnd: func(*callbacks.State) error {
+		runtime.GC()
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		live = append(live, ms.HeapAlloc)
+		return nil
+	}}
+	if _, err := Fit(context.Background(), m, newAdam(t), ds, WithEpochs(8), WithValidationSplit(0.2), WithCallbacks(probe)); err != nil {
+		t.Fatal(err)
+	}
+	// Epoch 2 is the baseline (epoch 1 fills caches); History grows by a
+	// few numbers per epoch, far below the slack.
+	const slack = 64 << 10
+	if last, base := live[len(live)-1], live[1]; last > base+slack {
+		t.Errorf("live heap grew from %d B after epoch 2 to %d B after epoch 8: %v", base, last, live)
+	}
+}
