@@ -166,6 +166,12 @@ func TestFeedErrors(t *testing.T) {
 		{"no features", &datasets.Batch{Labels: make([]int, 2), Size: 2}, "batch has no features"},
 		{"label range", &datasets.Batch{X32: make([]float32, 8), Labels: []int{0, 3}, Size: 2}, "row 1 has label 3, want 0..2"},
 		{"labels short", &datasets.Batch{X32: make([]float32, 8), Labels: []int{0}, Size: 2}, "1 labels for 2 rows"},
+		{"long features", &datasets.Batch{X32: make([]float32, 12), Labels: []int{0, 1}, Size: 2}, `batch of 2 rows holds 12 values, want 8`},
+		{"long float64 features", &datasets.Batch{X64: make([]float64, 9), Labels: []int{0, 1}, Size: 2}, `batch of 2 rows holds 9 values, want 8`},
+		{"labels long", &datasets.Batch{X32: make([]float32, 8), Labels: []int{0, 1, 2}, Size: 2}, "3 labels for 2 rows"},
+		{"label is the class count", &datasets.Batch{X32: make([]float32, 8), Labels: []int{3, 0}, Size: 2}, "row 0 has label 3, want 0..2 (the model has 3 outputs)"},
+		{"negative label", &datasets.Batch{X32: make([]float32, 8), Labels: []int{0, -1}, Size: 2}, "row 1 has label -1"},
+		{"both precisions", &datasets.Batch{X32: make([]float32, 8), X64: make([]float64, 8), Labels: []int{0, 1}, Size: 2}, "both float32 and float64"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
 	"github.com/adamant-ml/adamant/callbacks"
@@ -332,4 +333,202 @@ func TestHeapStaysFlatAcrossEpochs(t *testing.T) {
 	if last, base := live[len(live)-1], live[1]; last > base+slack {
 		t.Errorf("live heap grew from %d B after epoch 2 to %d B after epoch 8: %v", base, last, live)
 	}
+}
+
+// TestFitRejectsBadArguments: bad arguments are errors naming what is
+// wrong, never panics (issue 15, item 7: WithCallbacks(nil) used to panic).
+func TestFitRejectsBadArguments(t *testing.T) {
+	var nilEarly *callbacks.EarlyStopping
+	tests := []struct {
+		name string
+		opts []Option
+		want string
+	}{
+		{"nil callback", []Option{WithCallbacks(nil)}, "callback 1 of 1 is nil"},
+		{"nil callback pointer", []Option{WithCallbacks(&recorder{}, nilEarly)}, "callback 2 of 2 is nil"},
+		{"nil option", []Option{nil}, "option 0 is nil"},
+		{"zero epochs", []Option{WithEpochs(0)}, "epochs 0, want ≥ 1"},
+		{"split of 1", []Option{WithValidationSplit(1)}, "validation split 1, want a fraction in (0, 1)"},
+		{"split and data", []Option{WithValidationSplit(0.2), WithValidationData(blobs(9, 1, false))}, "not both"},
+		{"own section name", []Option{WithCheckpointSection("loop", nil)}, `section "loop" is Fit's own`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := newModel(t, 0)
+			_, err := Fit(context.Background(), m, newAdam(t), blobs(20, 1, false), tt.opts...)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("err = %v, want it to contain %q", err, tt.want)
+			}
+		})
+	}
+	m := newModel(t, 0)
+	if _, err := Fit(context.Background(), nil, newAdam(t), blobs(20, 1, false)); err == nil {
+		t.Error("Fit(nil model): no error")
+	}
+	if _, err := Fit(context.Background(), m, nil, blobs(20, 1, false)); err == nil {
+		t.Error("Fit(nil solver): no error")
+	}
+	if _, err := Fit(context.Background(), m, newAdam(t), nil); err == nil || !strings.Contains(err.Error(), "nil dataset") {
+		t.Errorf("Fit(nil dataset): err = %v", err)
+	}
+	five := blobs(20, 1, false)
+	five.Classes = 5
+	if _, err := Fit(context.Background(), m, newAdam(t), five); err == nil || !strings.Contains(err.Error(), "5 classes but the model has 3 outputs") {
+		t.Errorf("Fit(5 classes, 3 outputs): err = %v", err)
+	}
+}
+
+// panicky panics in a hook, as a buggy user callback might.
+type panicky struct{ callbacks.Base }
+
+func (panicky) OnEpochEnd(*callbacks.State) error { panic("callback bug") }
+
+func TestFitTurnsPanicsIntoErrors(t *testing.T) {
+	m := newModel(t, 0)
+	_, err := Fit(context.Background(), m, newAdam(t), blobs(20, 1, false), WithCallbacks(panicky{}))
+	if err == nil || !strings.Contains(err.Error(), "callback bug") {
+		t.Fatalf("err = %v, want the callback's panic as an error", err)
+	}
+	if _, err := Fit(context.Background(), m, panickySolver{}, blobs(16, 2, false)); err == nil || !strings.Contains(err.Error(), "panicked: boom") {
+		t.Errorf("Fit(panicking solver): err = %v", err)
+	}
+}
+
+// panickySolver panics in Step, as a buggy user solver might.
+type panickySolver struct{}
+
+func (panickySolver) Step([]G.ValueGrad) error { panic("boom") }
+
+// checkpointAtStep saves a checkpoint after one optimizer step and stops
+// there, as Ctrl-C in the middle of an epoch does.
+type checkpointAtStep struct {
+	callbacks.Base
+	step int
+	path string
+}
+
+func (c *checkpointAtStep) OnBatchEnd(s *callbacks.State) error {
+	if s.Step == c.step {
+		s.Trainer.StopTraining()
+		return s.Trainer.SaveCheckpoint(c.path)
+	}
+	return nil
+}
+
+// TestResumeMidEpochReportsTheUninterruptedNumbers: a run stopped in the
+// middle of an epoch and resumed reports, for that epoch, the loss and
+// accuracy of all its batches — the checkpoint carries the running sums —
+// so the History equals the uninterrupted run's (issue 15, item 2).
+func TestResumeMidEpochReportsTheUninterruptedNumbers(t *testing.T) {
+	ds := blobs(60, 3, false) // 8 batches per epoch of 8, the last partial
+	opts := func(extra ...Option) []Option {
+		return append([]Option{WithEpochs(3), WithValidationSplit(0.2)}, extra...)
+	}
+	full := newModel(t, 0.25)
+	want, err := Fit(context.Background(), full, newAdam(t), ds, opts(WithCallbacks(&checkpointAtStep{step: -1}))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ckpt := filepath.Join(t.TempDir(), "mid.ckpt")
+	stopped := newModel(t, 0.25)
+	if _, err := Fit(context.Background(), stopped, newAdam(t), ds, opts(WithCallbacks(&checkpointAtStep{step: 8, path: ckpt}))...); err != nil {
+		t.Fatal(err)
+	}
+	c, err := graph.ReadCheckpoint(ckpt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if done, batches, err := ReadPosition(c); err != nil || done != 1 || batches != 3 {
+		t.Fatalf("checkpoint position: %d epochs and %d batches done, %v; want 1 and 3", done, batches, err)
+	}
+	resumed := newModel(t, 0.25)
+	got, err := Fit(context.Background(), resumed, newAdam(t), ds, opts(WithResume(ckpt), WithCallbacks(&checkpointAtStep{step: -1}))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	requireSameWeights(t, full, resumed, "uninterrupted and resumed runs")
+	for _, k := range []string{callbacks.KeyLoss, callbacks.KeyAccuracy, callbacks.KeyValLoss, callbacks.KeyValAccuracy, callbacks.KeyLR} {
+		w, g := want.History[k], got.History[k]
+		if len(w) != 3 || len(g) != 3 {
+			t.Fatalf("%s: %d epochs uninterrupted, %d resumed; want 3", k, len(w), len(g))
+		}
+		for i := range w {
+			if math.Float64bits(w[i]) != math.Float64bits(g[i]) {
+				t.Errorf("%s of epoch %d: %v uninterrupted, %v resumed", k, i+1, w[i], g[i])
+			}
+		}
+	}
+}
+
+// TestFailedResumeChangesNothing: a checkpoint that does not fit the run
+// is refused with a message naming the difference, and the model keeps its
+// weights; asking for no more epochs than the checkpoint has done is an
+// error, not a silent success.
+func TestFailedResumeChangesNothing(t *testing.T) {
+	ds := blobs(40, 3, false)
+	ckpt := filepath.Join(t.TempDir(), "ckpt")
+	if _, err := Fit(context.Background(), newModel(t, 0), newAdam(t), ds, WithEpochs(2),
+		WithCallbacks(&checkpointAt{epoch: 1, path: ckpt})); err != nil {
+		t.Fatal(err)
+	}
+	// badHistory is the checkpoint with a History state that does not
+	// decode: the weights and the solver are restored before it fails.
+	badHistory := filepath.Join(t.TempDir(), "bad")
+	c, err := graph.ReadCheckpoint(ckpt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	owner := newModel(t, 0)
+	if err := owner.LoadWeightsFrom(c); err != nil {
+		t.Fatal(err)
+	}
+	var secs []graph.Section
+	for _, name := range c.SectionNames() {
+		data, _ := c.Section(name)
+		if name == "callback/1/History" {
+			data = []byte("{not json")
+		}
+		if name != "weights" {
+			secs = append(secs, graph.Section{Name: name, Data: data})
+		}
+	}
+	if err := owner.SaveCheckpoint(badHistory, secs...); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		opts []Option
+		want string
+	}{
+		{"epochs already done", []Option{WithEpochs(2)}, "has 2 epochs done and this run asks for 2"},
+		{"other data seed", []Option{WithEpochs(3), WithDataSeed(9)}, "data seed 3, this run uses 9"},
+		{"other callbacks", []Option{WithEpochs(3), WithCallbacks(mustPlateau(t), &checkpointAt{epoch: -1})}, "callbacks do not match"},
+		{"bad callback state", []Option{WithEpochs(3), WithResume(badHistory)}, "restoring callback History"},
+		{"not a checkpoint", []Option{WithEpochs(3), WithResume(filepath.Join(t.TempDir(), "missing"))}, "no such file"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := newModel(t, 0)
+			before := weights(m)
+			opts := append([]Option{WithResume(ckpt), WithCallbacks(&checkpointAt{epoch: -1})}, tt.opts...)
+			_, err := Fit(context.Background(), m, newAdam(t), ds, opts...)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("err = %v, want it to contain %q", err, tt.want)
+			}
+			after := weights(m)
+			for i := range before {
+				if math.Float64bits(before[i]) != math.Float64bits(after[i]) {
+					t.Fatalf("weight %d changed by a failed resume", i)
+				}
+			}
+		})
+	}
+}
+
+func mustPlateau(t *testing.T) callbacks.Callback {
+	p, err := callbacks.NewReduceLROnPlateau()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
