@@ -95,6 +95,11 @@ func Fit(ctx context.Context, m *graph.Model, solver Solver, data *datasets.Data
 		if err := l.resume(cfg.resumeFrom); err != nil {
 			return nil, err
 		}
+		if cfg.afterResume != nil {
+			if err := cfg.afterResume(); err != nil {
+				return nil, errors.Wrap(err, "train: after resuming")
+			}
+		}
 	}
 	l.state = callbacks.State{Epochs: cfg.epochs, BatchesPerEpoch: l.pos.Batches, Trainer: l, Epoch: l.pos.Epoch, Step: l.pos.Step}
 	return hist, l.run(loader)

@@ -21,6 +21,7 @@ type config struct {
 	dropLast        bool
 	resumeFrom      string
 	sections        []graph.Section
+	afterResume     func() error
 }
 
 // WithEpochs sets how many epochs to train (default 1). A resumed run
@@ -87,3 +88,10 @@ func WithResume(path string) Option { return func(c *config) { c.resumeFrom = pa
 func WithCheckpointSection(name string, data []byte) Option {
 	return func(c *config) { c.sections = append(c.sections, graph.Section{Name: name, Data: data}) }
 }
+
+// WithAfterResume runs fn once WithResume's checkpoint is restored, before
+// OnTrainBegin: the place to change on purpose something the checkpoint
+// restored (cmd/mnist's -resume-force -lr sets the solver's learning rate
+// there, since the solver's state brings back the saved one). An error
+// stops Fit before training.
+func WithAfterResume(fn func() error) Option { return func(c *config) { c.afterResume = fn } }

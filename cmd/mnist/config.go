@@ -16,9 +16,13 @@ import (
 )
 
 // config is everything a training run depends on. It is written to the run
-// directory as config.json, read back by `mnist eval` to rebuild the model,
-// and its JSON names are the flag names.
+// directory as config.json and into every checkpoint (runSection), read back
+// by `mnist eval` to rebuild the model and by `mnist train -resume` as the
+// resumed run's defaults; its JSON names are the flag names.
 type config struct {
+	// Version is the layout's version, configVersion.
+	Version int `json:"config_version"`
+
 	// Model.
 	Model      string  `json:"model"`
 	Hidden     []int   `json:"hidden"`
@@ -78,6 +82,12 @@ type config struct {
 	// Output.
 	Out      string `json:"out"`
 	Resume   string `json:"resume"`
+	// ResumeForce lets flags that change the trajectory override the
+	// resumed checkpoint's settings.
+	ResumeForce bool `json:"-"`
+	// forceLR is set by resumeConfig when -resume-force changes -lr: the
+	// resumed solver's rate is then set to LR after its state is restored.
+	forceLR bool
 	Progress string `json:"progress"`
 	Plots    bool   `json:"plots"`
 
@@ -98,7 +108,8 @@ type config struct {
 // Five epochs reach ≥ 97.5% test accuracy (docs/guide.md has the runs).
 func defaultConfig() config {
 	return config{
-		Model: "mlp", Hidden: []int{128}, Activation: "relu", Dtype: "float32",
+		Version: configVersion,
+		Model:   "mlp", Hidden: []int{128}, Activation: "relu", Dtype: "float32",
 		LR: 1e-3, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8, EpsConvention: "pytorch",
 		WeightDecayMode: "l2", Schedule: "none", ScheduleInterval: "epoch",
 		StepSize: 1, Gamma: 0.1, TMult: 1, WarmupFactor: 0.1,
@@ -209,7 +220,8 @@ func registerTrainFlags(fs *flag.FlagSet, c *config) []flagGroup {
 	fs.StringVar(&c.BLAS, "blas", c.BLAS, "matrix multiplication: fast (our AVX2/AVX-512 kernels, multi-threaded), gonum (Gorgonia's default), or openblas (builds with -tags openblas)")
 
 	fs.StringVar(&c.Out, "out", c.Out, "run directory (default runs/<command>-<time>)")
-	fs.StringVar(&c.Resume, "resume", c.Resume, "resume from a checkpoint written by a previous run (its last.ckpt)")
+	fs.StringVar(&c.Resume, "resume", c.Resume, "resume from a checkpoint written by a previous run (its last.ckpt), with the run's own settings; flags given may change only -epochs, -out, -progress, -plots, -threads, -data, -test-limit and early stopping's thresholds")
+	fs.BoolVar(&c.ResumeForce, "resume-force", c.ResumeForce, "with -resume: let any flag override the checkpoint's settings, even one that changes the run's trajectory (model, data subset, batch size, seed, optimizer, schedule)")
 	fs.StringVar(&c.Progress, "progress", c.Progress, "progress display: auto (bar on a terminal), bar, plain or none")
 	fs.BoolVar(&c.Plots, "plots", c.Plots, "write PNG plots of loss, accuracy and learning rate")
 	fs.StringVar(&c.CPUProfile, "cpuprofile", c.CPUProfile, "write a pprof CPU profile of training to this file")
@@ -223,7 +235,7 @@ func registerTrainFlags(fs *flag.FlagSet, c *config) []flagGroup {
 		{"Plateau and early stopping", []string{"plateau", "plateau-factor", "plateau-patience", "plateau-min-lr", "early-stop", "early-stop-delta", "restore-best"}},
 		{"Data and augmentation", []string{"data", "download", "train-limit", "test-limit", "val-fraction", "rotate", "flip", "shift"}},
 		{"Training", []string{"epochs", "batch-size", "seed", "threads", "blas"}},
-		{"Output", []string{"out", "resume", "progress", "plots", "show-augment", "cpuprofile", "memprofile"}},
+		{"Output", []string{"out", "resume", "resume-force", "progress", "plots", "show-augment", "cpuprofile", "memprofile"}},
 	}
 }
 

@@ -2,22 +2,23 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/pkg/errors"
+
+	"github.com/adamant-ml/adamant/graph"
 )
 
 // cmdEval is `mnist eval`: the test loss, accuracy and confusion matrix of
-// a checkpoint, with the model rebuilt from the run's config.json.
+// a checkpoint, with the model rebuilt from the settings the checkpoint
+// carries (or, for an older checkpoint, the config.json beside it).
 func cmdEval(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("eval", stderr)
 	checkpoint := fs.String("checkpoint", "", "checkpoint to evaluate (best.ckpt or last.ckpt of a run directory)")
-	cfgPath := fs.String("config", "", "the run's config.json (default: next to the checkpoint)")
+	cfgPath := fs.String("config", "", "a run's config.json to rebuild the model from (default: the settings inside the checkpoint, else the config.json next to it)")
 	data := fs.String("data", "", "MNIST directory (default: as for train)")
 	testLimit := fs.Int("test-limit", 0, "use only the first N test images (0: all 10,000)")
 	threads := fs.Int("threads", defaultConfig().Threads, "CPU threads, ≥ 1; default: the number of CPUs")
@@ -34,10 +35,16 @@ func cmdEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if _, err := os.Stat(*checkpoint); err != nil {
 		return usagef("invalid value %q for flag -checkpoint: %v", *checkpoint, err)
 	}
-	if *cfgPath == "" {
-		*cfgPath = filepath.Join(filepath.Dir(*checkpoint), configFile)
+	ck, err := graph.ReadCheckpoint(*checkpoint)
+	if err != nil {
+		return usagef("invalid value %q for flag -checkpoint: %v", *checkpoint, err)
 	}
-	c, err := readConfig(*cfgPath)
+	var c config
+	if *cfgPath != "" {
+		c, err = readConfig(*cfgPath)
+	} else {
+		c, _, err = savedConfig(ck)
+	}
 	if err != nil {
 		return usagef("%v (pass -config)", err)
 	}
@@ -55,7 +62,7 @@ func cmdEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return errors.Wrap(err, "building the model")
 	}
 	defer model.Close()
-	if err := model.LoadWeights(*checkpoint); err != nil {
+	if err := model.LoadWeightsFrom(ck); err != nil {
 		return err
 	}
 	met, err := model.Evaluate(ctx, d.test)
@@ -117,15 +124,9 @@ func formatConfusion(m [mnistClasses][mnistClasses]int) string {
 // readConfig loads a run's config.json over the defaults, so that a config
 // written by an older version still fills every field.
 func readConfig(path string) (config, error) {
-	c := defaultConfig()
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return c, errors.Wrap(err, "reading the run's configuration")
+		return defaultConfig(), errors.Wrap(err, "reading the run's configuration")
 	}
-	dec := json.NewDecoder(strings.NewReader(string(b)))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&c); err != nil {
-		return c, errors.Wrapf(err, "%s", path)
-	}
-	return c, nil
+	return decodeConfig(b, path)
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"math"
@@ -138,16 +139,46 @@ type runResult struct {
 // evaluate on the test set, plot.
 func runTraining(ctx context.Context, c *config, data *mnistData, out runOutput) (*runResult, error) {
 	start := time.Now()
-	if err := os.MkdirAll(c.Out, 0o755); err != nil {
-		return nil, errors.Wrap(err, "-out")
-	}
 	cfgJSON, err := marshalConfig(c)
 	if err != nil {
 		return nil, err
 	}
-	if err := atomicfile.WriteBytes(filepath.Join(c.Out, configFile), cfgJSON); err != nil {
-		return nil, err
+	// The run's record, config.json, is written up front only into a
+	// directory that has none; a resume, or a run into a directory that
+	// has a record, rewrites it only once training has started, so that a
+	// command that fails (a checkpoint that does not fit, a model that does
+	// not build) leaves the record as it was. The checkpoints carry the
+	// same bytes, so each describes its run on its own.
+	record := filepath.Join(c.Out, configFile)
+	createdOut := !fileExists(c.Out)
+	if err := os.MkdirAll(c.Out, 0o755); err != nil {
+		return nil, errors.Wrap(err, "-out")
 	}
+	writeRecord := func() error { return atomicfile.WriteBytes(record, cfgJSON) }
+	recordLater := c.Resume != "" || fileExists(record)
+	if !recordLater {
+		if err := writeRecord(); err != nil {
+			return nil, err
+		}
+	}
+	res, err := fitAndTest(ctx, c, data, out, cfgJSON, start)
+	if recordLater && res != nil && res.history != nil {
+		if rerr := writeRecord(); rerr != nil && err == nil {
+			err = rerr
+		}
+	}
+	if createdOut && (res == nil || res.history == nil) {
+		// Nothing was trained: leave no directory behind either.
+		_ = os.Remove(record)
+		_ = os.Remove(c.Out) // fails, as it should, when something else is in it
+	}
+	return res, err
+}
+
+// fitAndTest builds the model, solver and callbacks, trains, plots, and
+// evaluates on the test set. res.history is nil when training never
+// started.
+func fitAndTest(ctx context.Context, c *config, data *mnistData, out runOutput, cfgJSON []byte, start time.Time) (*runResult, error) {
 	model, err := buildModel(c)
 	if err != nil {
 		return nil, errors.Wrap(err, "building the model")
@@ -170,12 +201,18 @@ func runTraining(ctx context.Context, c *config, data *mnistData, out runOutput)
 		train.WithEpochs(c.Epochs),
 		train.WithCallbacks(cbs...),
 		train.WithTrainLoaderOptions(datasets.WithTransforms(transforms...)),
+		train.WithCheckpointSection(runSection, cfgJSON),
 	}
 	if data.val != nil {
 		fitOpts = append(fitOpts, train.WithValidationData(data.val))
 	}
 	if c.Resume != "" {
 		fitOpts = append(fitOpts, train.WithResume(c.Resume))
+		if c.forceLR {
+			// The solver state brings back the saved rate; a forced -lr is
+			// what this run trains at (a schedule then moves it as before).
+			fitOpts = append(fitOpts, train.WithAfterResume(func() error { return solver.SetLearningRate(c.LR) }))
+		}
 	}
 	if !out.quiet {
 		fmt.Fprintf(out.stderr, "%s\n%d training, %d validation, %d test images; run directory %s\n",
@@ -308,15 +345,23 @@ func cmdTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
+	if c.ResumeForce && c.Resume == "" {
+		return usagef("flag -resume-force needs -resume")
+	}
+	if c.Resume != "" {
+		set := map[string]bool{}
+		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+		resumed, err := resumeConfig(&c, set)
+		if err != nil {
+			return err
+		}
+		c = resumed
+	}
 	if err := c.validate(); err != nil {
 		return err
 	}
 	if c.Out == "" {
-		if c.Resume != "" {
-			c.Out = filepath.Dir(c.Resume)
-		} else {
-			c.Out = defaultOut("train")
-		}
+		c.Out = defaultOut("train")
 	}
 	setThreads(&c, c.Threads)
 	data, err := loadData(ctx, &c, stderr, hasAugmentation(&c) || c.ShowAugment != "")
