@@ -80,14 +80,14 @@ type config struct {
 	BLAS      string `json:"blas"`
 
 	// Output.
-	Out      string `json:"out"`
-	Resume   string `json:"resume"`
+	Out    string `json:"out"`
+	Resume string `json:"resume"`
 	// ResumeForce lets flags that change the trajectory override the
 	// resumed checkpoint's settings.
 	ResumeForce bool `json:"-"`
 	// forceLR is set by resumeConfig when -resume-force changes -lr: the
 	// resumed solver's rate is then set to LR after its state is restored.
-	forceLR bool
+	forceLR  bool
 	Progress string `json:"progress"`
 	Plots    bool   `json:"plots"`
 
