@@ -130,8 +130,8 @@ func (c *LRScheduler) set(s *State, lr float64) error {
 }
 
 type lrSchedulerState struct {
-	Kind     string        `json:"kind"`
-	Interval string        `json:"interval"`
+	Kind     string          `json:"kind"`
+	Interval string          `json:"interval"`
 	Schedule json.RawMessage `json:"schedule"`
 }
 

@@ -114,6 +114,13 @@ func TestScheduleResume(t *testing.T) {
 		"ChainedScheduler": func() callbacks.Schedule {
 			return callbacks.ChainedScheduler(callbacks.LinearLR(0.5, 1, 4), callbacks.StepLR(2, 0.8))
 		},
+		"user's schedule": func() callbacks.Schedule { return &InverseSqrtLR{Warmup: 4} },
+		"SequentialLR around a user's schedule": func() callbacks.Schedule {
+			return callbacks.SequentialLR([]callbacks.Schedule{callbacks.LinearLR(0.5, 1, 2), &InverseSqrtLR{Warmup: 3}, callbacks.ExponentialLR(0.9)}, []int{3, 9})
+		},
+		"ChainedScheduler around a user's schedule": func() callbacks.Schedule {
+			return callbacks.ChainedScheduler(&InverseSqrtLR{Warmup: 5}, callbacks.StepLR(3, 0.5))
+		},
 	}
 	const n = 16
 	for name, build := range builds {
@@ -307,6 +314,67 @@ func BenchmarkLRSchedulerPerBatch(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		if err := c.OnBatchEnd(st); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// fixedRate is a user's schedule that always returns the same rate and has
+// a state of its own choosing: neither Validator nor Restarter.
+type fixedRate struct {
+	rate  float64
+	state []byte
+	steps int
+}
+
+func (s *fixedRate) String() string                      { return "fixedRate" }
+func (s *fixedRate) Start(_, _ float64) (float64, error) { return s.rate, nil }
+func (s *fixedRate) Step(float64) (float64, error)       { s.steps++; return s.rate, nil }
+func (s *fixedRate) MarshalState() ([]byte, error)       { return s.state, nil }
+func (s *fixedRate) UnmarshalState([]byte) error         { return nil }
+
+// TestUserSchedule checks what the contract promises a user's schedule:
+// SequentialLR starts one without Restart again at its milestone, a
+// Validator's error surfaces through the combinators, and a rate or a state
+// the loop cannot use is an error naming the schedule.
+func TestUserSchedule(t *testing.T) {
+	// Start at the milestone: the warm-up's rate hands over to InverseSqrtLR
+	// started afresh from the initial rate, as PyTorch's step(0) restarts a
+	// class without a closed form.
+	got := rates(t, callbacks.SequentialLR([]callbacks.Schedule{callbacks.ConstantLR(0.5, 5), &InverseSqrtLR{Warmup: 2}}, []int{2}), 0.1, 5)
+	want := []float64{0.05, 0.05, 0.1 * 0.5, 0.1, 0.1 * math.Sqrt(2.0/3)}
+	if !closeTo(got, want, 1e-15) {
+		t.Errorf("rates %v, want %v", got, want)
+	}
+
+	errOf := func(s callbacks.Schedule, steps int) error {
+		c, err := callbacks.NewLRScheduler(s, callbacks.PerBatch)
+		if err != nil {
+			return err
+		}
+		l := &loop{t: &fakeTrainer{lr: 0.1}, cbs: []callbacks.Callback{c}, batches: steps, epochs: 1}
+		if err := l.run(0, 1); err != nil {
+			return err
+		}
+		_, err = c.MarshalState()
+		return err
+	}
+	for _, tc := range []struct {
+		name string
+		err  error
+		want string
+	}{
+		{"Validator in SequentialLR", errOf(callbacks.SequentialLR([]callbacks.Schedule{callbacks.StepLR(1, 0.5), &InverseSqrtLR{}}, []int{2}), 1),
+			"SequentialLR: schedules[1]: InverseSqrtLR: warmup 0, want ≥ 1"},
+		{"Validator in ChainedScheduler", errOf(callbacks.ChainedScheduler(&InverseSqrtLR{Warmup: -1}), 1),
+			"ChainedScheduler: schedules[0]: InverseSqrtLR: warmup -1"},
+		{"NaN rate", errOf(&fixedRate{rate: math.NaN(), state: []byte("{}")}, 1), "fixedRate: rate NaN at step 0, want a finite value ≥ 0"},
+		{"negative rate", errOf(&fixedRate{rate: -1, state: []byte("{}")}, 1), "fixedRate: rate -1 at step 0"},
+		{"state not JSON", errOf(&fixedRate{rate: 0.1, state: []byte("step=3")}, 2), "fixedRate: the state is not JSON"},
+		{"nested state not JSON", errOf(callbacks.ChainedScheduler(&fixedRate{rate: 0.1, state: []byte("step=3")}), 2),
+			"ChainedScheduler: a schedule's state is not JSON"},
+	} {
+		if tc.err == nil || !strings.Contains(tc.err.Error(), tc.want) {
+			t.Errorf("%s: error %v, want one containing %q", tc.name, tc.err, tc.want)
 		}
 	}
 }
