@@ -15,7 +15,7 @@ import (
 
 // buildMu serialises graph construction: Gorgonia keeps a global node-ID
 // counter and caches hashes on shared package constants, so building two
-// graphs at once races (GORGONIA_NOTES.md). Running machines of separate
+// graphs at once races (docs/architecture.md). Running machines of separate
 // graphs concurrently is safe and is not under this lock.
 var buildMu sync.Mutex
 
