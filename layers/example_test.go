@@ -13,8 +13,13 @@ import (
 // a training build (dropout on) or an inference build — runs it once, as
 // graph's machines do, and returns the output and its shape.
 func forward(layer layers.Layer, training bool, shape tensor.Shape, x []float64) ([]float64, tensor.Shape, error) {
+	return forwardWith(layers.NewParamSet(), layer, training, shape, x)
+}
+
+// forwardWith is forward creating the parameters in params.
+func forwardWith(params *layers.ParamSet, layer layers.Layer, training bool, shape tensor.Shape, x []float64) ([]float64, tensor.Shape, error) {
 	g := G.NewGraph()
-	s, err := layers.NewScope(g, tensor.Float64, training, shape[0], 1, nil)
+	s, err := layers.NewScope(g, tensor.Float64, training, shape[0], 1, params)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -41,36 +46,22 @@ func forward(layer layers.Layer, training bool, shape tensor.Shape, x []float64)
 }
 
 // A multilayer perceptron for 4 features and 3 classes, built for
-// inference: its parameters are named in build order.
+// inference (dropout off): its parameters are named in build order.
 func ExampleSequential() {
 	model := layers.Sequential(
 		layers.Dense(16), layers.ReLU(), layers.Dropout(0.2),
 		layers.Dense(3), layers.Softmax(),
 	)
-	g := G.NewGraph()
-	s, err := layers.NewScope(g, tensor.Float64, false, 2, 1, nil) // an inference build
+	params := layers.NewParamSet()
+	probs, shape, err := forwardWith(params, model, false, tensor.Shape{2, 4}, []float64{1, 2, 3, 4, -1, 0, 1, 0})
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
-	x, xT, _ := s.Input("input", tensor.Shape{2, 4})
-	copy(xT.Data().([]float64), []float64{1, 2, 3, 4, -1, 0, 1, 0})
-	y, err := model.Forward(s, x)
-	if err != nil {
-		fmt.Println(err)
-		return
-	}
-	m := G.NewTapeMachine(g)
-	defer m.Close()
-	if err := m.RunAll(); err != nil {
-		fmt.Println(err)
-		return
-	}
-	for _, p := range s.Params().List() {
+	for _, p := range params.List() {
 		fmt.Println(p)
 	}
-	probs := y.Value().Data().([]float64)
-	fmt.Printf("output %v, row sums %.3f %.3f\n", y.Shape(), probs[0]+probs[1]+probs[2], probs[3]+probs[4]+probs[5])
+	fmt.Printf("output %v, row sums %.3f %.3f\n", shape, probs[0]+probs[1]+probs[2], probs[3]+probs[4]+probs[5])
 	// Output:
 	// dense/weight(4, 16)
 	// dense/bias(16)
