@@ -115,25 +115,31 @@ func (s *linearLR) Restart(float64) (float64, error) {
 
 // ---------------------------------------------------------------- LambdaLR, MultiplicativeLR
 
-type lambdaLR struct {
+// stepFunc is what LambdaLR and MultiplicativeLR share: a function of the
+// step, which must not be nil.
+type stepFunc struct {
 	core
 	f func(step int) float64
 }
 
-// LambdaLR sets the learning rate to the initial rate times f(step), step
-// counting from 0 (PyTorch's LambdaLR(lr_lambda)). f must not be nil; it is
-// called once per step and should not allocate when stepped per batch.
-// Its state is the step count; f must depend on nothing else for a resumed
-// run to see the same rates.
-func LambdaLR(f func(step int) float64) Schedule {
-	s := &lambdaLR{core: core{class: "LambdaLR"}, f: f}
+func newStepFunc(class string, f func(step int) float64) stepFunc {
+	s := stepFunc{core: core{class: class}, f: f}
 	if f == nil {
 		s.invalid("lr_lambda is nil, want a function of the step")
 	}
 	return s
 }
 
-func (s *lambdaLR) String() string { return "LambdaLR(lr_lambda=func)" }
+func (s *stepFunc) String() string { return s.class + "(lr_lambda=func)" }
+
+type lambdaLR struct{ stepFunc }
+
+// LambdaLR sets the learning rate to the initial rate times f(step), step
+// counting from 0 (PyTorch's LambdaLR(lr_lambda)). f must not be nil; it is
+// called once per step and should not allocate when stepped per batch.
+// Its state is the step count; f must depend on nothing else for a resumed
+// run to see the same rates.
+func LambdaLR(f func(step int) float64) Schedule { return &lambdaLR{newStepFunc("LambdaLR", f)} }
 
 func (s *lambdaLR) Start(base, lr float64) (float64, error) {
 	s.begin(base)
@@ -150,23 +156,14 @@ func (s *lambdaLR) Restart(lr float64) (float64, error) {
 	return s.Step(lr)
 }
 
-type multiplicativeLR struct {
-	core
-	f func(step int) float64
-}
+type multiplicativeLR struct{ stepFunc }
 
 // MultiplicativeLR multiplies the learning rate in force by f(step) at
 // every step after the first (PyTorch's MultiplicativeLR(lr_lambda)). f
 // must not be nil.
 func MultiplicativeLR(f func(step int) float64) Schedule {
-	s := &multiplicativeLR{core: core{class: "MultiplicativeLR"}, f: f}
-	if f == nil {
-		s.invalid("lr_lambda is nil, want a function of the step")
-	}
-	return s
+	return &multiplicativeLR{newStepFunc("MultiplicativeLR", f)}
 }
-
-func (s *multiplicativeLR) String() string { return "MultiplicativeLR(lr_lambda=func)" }
 
 func (s *multiplicativeLR) Start(base, lr float64) (float64, error) {
 	s.begin(base)

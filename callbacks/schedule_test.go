@@ -378,3 +378,25 @@ func TestUserSchedule(t *testing.T) {
 		}
 	}
 }
+
+// TestBuiltinContract: every built-in schedule implements the optional
+// Validator and Restarter too, so SequentialLR restarts it from its closed
+// form as PyTorch does, and its settings are checked before training.
+func TestBuiltinContract(t *testing.T) {
+	one := func(int) float64 { return 1 }
+	for _, s := range []callbacks.Schedule{
+		callbacks.StepLR(1, 0.5), callbacks.MultiStepLR([]int{1}, 0.5), callbacks.ExponentialLR(0.5),
+		callbacks.CosineAnnealingLR(2, 0), callbacks.CosineAnnealingWarmRestarts(2, 1, 0),
+		callbacks.OneCycleLR(0.1, 10), callbacks.PolynomialLR(2, 1),
+		callbacks.ConstantLR(0.5, 2), callbacks.LinearLR(0.5, 1, 2), callbacks.LambdaLR(one), callbacks.MultiplicativeLR(one),
+		callbacks.SequentialLR([]callbacks.Schedule{callbacks.StepLR(1, 0.5), callbacks.StepLR(1, 0.5)}, []int{1}),
+		callbacks.ChainedScheduler(callbacks.StepLR(1, 0.5)),
+	} {
+		if _, ok := s.(callbacks.Validator); !ok {
+			t.Errorf("%s is not a Validator", s)
+		}
+		if _, ok := s.(callbacks.Restarter); !ok {
+			t.Errorf("%s is not a Restarter", s)
+		}
+	}
+}
