@@ -51,10 +51,10 @@ var floatSpecRE = regexp.MustCompile(`^0?[0-9]*(\.[0-9]+)?[feg]$`)
 // NewModelCheckpoint returns the callback with Keras' defaults: save every
 // epoch; for best only, monitor "val_loss" in mode auto. Options:
 // WithSaveBestOnly, WithMonitor, WithMode.
-func NewModelCheckpoint(path string, opts ...Option) (*ModelCheckpoint, error) {
+func NewModelCheckpoint(path string, opts ...ModelCheckpointOption) (*ModelCheckpoint, error) {
 	const who = "ModelCheckpoint"
-	c := config{monitor: KeyValLoss, mode: ModeAuto}
-	if err := c.apply(who, []string{"WithSaveBestOnly", "WithMonitor", "WithMode"}, opts); err != nil {
+	c := checkpointConfig{monitor: KeyValLoss, mode: ModeAuto}
+	if err := applyAll(who, opts, func(o ModelCheckpointOption) { o.applyModelCheckpoint(&c) }); err != nil {
 		return nil, err
 	}
 	if c.monitor == "" {

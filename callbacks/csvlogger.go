@@ -37,10 +37,10 @@ type CSVLogger struct {
 
 // NewCSVLogger returns a logger writing to path. Options: WithAppend,
 // WithSeparator.
-func NewCSVLogger(path string, opts ...Option) (*CSVLogger, error) {
+func NewCSVLogger(path string, opts ...CSVLoggerOption) (*CSVLogger, error) {
 	const who = "CSVLogger"
-	c := config{separator: ','}
-	if err := c.apply(who, []string{"WithAppend", "WithSeparator"}, opts); err != nil {
+	c := csvLoggerConfig{separator: ','}
+	if err := applyAll(who, opts, func(o CSVLoggerOption) { o.applyCSVLogger(&c) }); err != nil {
 		return nil, err
 	}
 	if path == "" {

@@ -34,10 +34,29 @@
 //   - History, CSVLogger, ModelCheckpoint, ProgressBar, TerminateOnNaN and
 //     Lambda.
 //
-// Settings are functional options shared by every constructor (WithMonitor,
-// WithPatience, ...); an invalid value, or an option given to a callback it
-// does not apply to, is an error from the constructor that names the field
-// and its valid range. A monitored key missing from the logs is an error at
+// Your own schedule is a type that implements Schedule (Start, Step and
+// the Stateful pair, which keeps a resumed run exact), optionally with
+// Validator and Restarter; LRScheduler, SequentialLR and ChainedScheduler
+// take it like a built-in one (see the Schedule example).
+//
+// Settings are functional options, and each constructor has its own option
+// type (EarlyStoppingOption, ReduceLROnPlateauOption, ModelCheckpointOption,
+// CSVLoggerOption, ProgressBarOption, TerminateOnNaNOption,
+// OneCycleLROption), so an option given to a callback it does not apply to
+// does not compile:
+//
+//	callbacks.NewCSVLogger("history.csv", callbacks.WithPatience(3))
+//	// cannot use callbacks.WithPatience(3) (value of struct type callbacks.PatienceOption)
+//	// as callbacks.CSVLoggerOption value: callbacks.PatienceOption does not implement
+//	// callbacks.CSVLoggerOption (missing method applyCSVLogger)
+//
+// An option several constructors take keeps one name for all of them: it
+// returns a type that implements each of their option interfaces
+// (WithMonitor's MonitorOption is an EarlyStoppingOption, a
+// ReduceLROnPlateauOption, a ModelCheckpointOption and a
+// TerminateOnNaNOption; WithMode, WithPatience and WithWriter likewise). An
+// invalid value is an error from the constructor that names the field and
+// its valid range. A monitored key missing from the logs is an error at
 // the first epoch end. Every callback with state that matters for the rest
 // of training (schedules, ReduceLROnPlateau, EarlyStopping,
 // ModelCheckpoint, History) implements Stateful, so a run resumed from a

@@ -52,10 +52,10 @@ type EarlyStopping struct {
 // of weights, start_from_epoch 0. Options: WithMonitor, WithMinDelta,
 // WithPatience, WithMode, WithBaseline, WithRestoreBestWeights,
 // WithStartFromEpoch.
-func NewEarlyStopping(opts ...Option) (*EarlyStopping, error) {
+func NewEarlyStopping(opts ...EarlyStoppingOption) (*EarlyStopping, error) {
 	const who = "EarlyStopping"
-	c := config{monitor: KeyValLoss, mode: ModeAuto}
-	if err := c.apply(who, []string{"WithMonitor", "WithMinDelta", "WithPatience", "WithMode", "WithBaseline", "WithRestoreBestWeights", "WithStartFromEpoch"}, opts); err != nil {
+	c := earlyStoppingConfig{monitor: KeyValLoss, mode: ModeAuto}
+	if err := applyAll(who, opts, func(o EarlyStoppingOption) { o.applyEarlyStopping(&c) }); err != nil {
 		return nil, err
 	}
 	if c.monitor == "" {

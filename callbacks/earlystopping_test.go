@@ -33,7 +33,7 @@ func TestEarlyStoppingRules(t *testing.T) {
 		name        string
 		key         string
 		values      []float64
-		opts        []callbacks.Option
+		opts        []callbacks.EarlyStoppingOption
 		wantEpochs  int // epochs trained
 		wantStopped int // StoppedEpoch (0: not stopped)
 		wantBest    int // BestEpoch
@@ -43,29 +43,29 @@ func TestEarlyStoppingRules(t *testing.T) {
 		{"an improving epoch never stops, even with patience 0", "val_loss", []float64{3, 2, 1, 0.5},
 			nil, 4, 0, 3},
 		{"patience counts epochs without improvement", "val_loss", []float64{3, 2, 2.5, 2.5, 1},
-			[]callbacks.Option{callbacks.WithPatience(2)}, 4, 3, 1},
+			[]callbacks.EarlyStoppingOption{callbacks.WithPatience(2)}, 4, 3, 1},
 		{"min_delta: smaller improvements do not count", "val_loss", []float64{1, 0.95, 0.92, 0.91},
-			[]callbacks.Option{callbacks.WithPatience(2), callbacks.WithMinDelta(0.1)}, 3, 2, 0},
+			[]callbacks.EarlyStoppingOption{callbacks.WithPatience(2), callbacks.WithMinDelta(0.1)}, 3, 2, 0},
 		{"min_delta sign is ignored", "val_loss", []float64{1, 0.95, 0.92, 0.91},
-			[]callbacks.Option{callbacks.WithPatience(2), callbacks.WithMinDelta(-0.1)}, 3, 2, 0},
+			[]callbacks.EarlyStoppingOption{callbacks.WithPatience(2), callbacks.WithMinDelta(-0.1)}, 3, 2, 0},
 		{"without min_delta the same values improve", "val_loss", []float64{1, 0.95, 0.92, 0.91},
-			[]callbacks.Option{callbacks.WithPatience(2)}, 4, 0, 3},
+			[]callbacks.EarlyStoppingOption{callbacks.WithPatience(2)}, 4, 0, 3},
 		{"baseline never beaten: improving epochs use up patience", "val_loss", []float64{1, 0.9, 0.9, 0.9},
-			[]callbacks.Option{callbacks.WithPatience(2), callbacks.WithBaseline(0.5)}, 3, 2, 1},
+			[]callbacks.EarlyStoppingOption{callbacks.WithPatience(2), callbacks.WithBaseline(0.5)}, 3, 2, 1},
 		{"no baseline: same values stop later", "val_loss", []float64{1, 0.9, 0.9, 0.9},
-			[]callbacks.Option{callbacks.WithPatience(2)}, 4, 3, 1},
+			[]callbacks.EarlyStoppingOption{callbacks.WithPatience(2)}, 4, 3, 1},
 		{"baseline beaten resets the wait", "val_loss", []float64{1, 0.4, 0.4, 0.4, 0.4},
-			[]callbacks.Option{callbacks.WithPatience(2), callbacks.WithBaseline(0.5)}, 4, 3, 1},
+			[]callbacks.EarlyStoppingOption{callbacks.WithPatience(2), callbacks.WithBaseline(0.5)}, 4, 3, 1},
 		{"start_from_epoch ignores the first epochs", "val_loss", []float64{0.1, 1, 0.9, 0.95, 0.95},
-			[]callbacks.Option{callbacks.WithPatience(1), callbacks.WithStartFromEpoch(1)}, 4, 3, 2},
+			[]callbacks.EarlyStoppingOption{callbacks.WithPatience(1), callbacks.WithStartFromEpoch(1)}, 4, 3, 2},
 		{"without start_from_epoch the early value wins", "val_loss", []float64{0.1, 1, 0.9, 0.95, 0.95},
-			[]callbacks.Option{callbacks.WithPatience(1)}, 2, 1, 0},
+			[]callbacks.EarlyStoppingOption{callbacks.WithPatience(1)}, 2, 1, 0},
 		{"mode auto maximises accuracy", "val_accuracy", []float64{0.5, 0.6, 0.55, 0.7},
-			[]callbacks.Option{callbacks.WithMonitor("val_accuracy")}, 3, 2, 1},
+			[]callbacks.EarlyStoppingOption{callbacks.WithMonitor("val_accuracy")}, 3, 2, 1},
 		{"mode min forced on an accuracy", "val_accuracy", []float64{0.5, 0.6, 0.55, 0.7},
-			[]callbacks.Option{callbacks.WithMonitor("val_accuracy"), callbacks.WithMode(callbacks.ModeMin)}, 2, 1, 0},
+			[]callbacks.EarlyStoppingOption{callbacks.WithMonitor("val_accuracy"), callbacks.WithMode(callbacks.ModeMin)}, 2, 1, 0},
 		{"mode max", "score", []float64{1, 2, 2, 3},
-			[]callbacks.Option{callbacks.WithMonitor("score"), callbacks.WithMode(callbacks.ModeMax)}, 3, 2, 1},
+			[]callbacks.EarlyStoppingOption{callbacks.WithMonitor("score"), callbacks.WithMode(callbacks.ModeMax)}, 3, 2, 1},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -92,12 +92,12 @@ func TestEarlyStoppingRestoreBestWeights(t *testing.T) {
 	cases := []struct {
 		name     string
 		values   []float64
-		opts     []callbacks.Option
+		opts     []callbacks.EarlyStoppingOption
 		wantBest int
 	}{
-		{"after an early stop", []float64{3, 1, 2, 2, 2, 0}, []callbacks.Option{callbacks.WithPatience(2)}, 1},
-		{"at the end without a stop", []float64{3, 1, 2}, []callbacks.Option{callbacks.WithPatience(5)}, 1},
-		{"first monitored epoch when none improves", []float64{3, 4, 5, 6}, []callbacks.Option{callbacks.WithPatience(1), callbacks.WithStartFromEpoch(1)}, 1},
+		{"after an early stop", []float64{3, 1, 2, 2, 2, 0}, []callbacks.EarlyStoppingOption{callbacks.WithPatience(2)}, 1},
+		{"at the end without a stop", []float64{3, 1, 2}, []callbacks.EarlyStoppingOption{callbacks.WithPatience(5)}, 1},
+		{"first monitored epoch when none improves", []float64{3, 4, 5, 6}, []callbacks.EarlyStoppingOption{callbacks.WithPatience(1), callbacks.WithStartFromEpoch(1)}, 1},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -118,7 +118,7 @@ func TestEarlyStoppingRestoreBestWeights(t *testing.T) {
 // state over and checks that the verdict equals the uninterrupted one.
 func TestEarlyStoppingResume(t *testing.T) {
 	values := []float64{3, 2, 2.5, 1.5, 1.6, 1.7, 1.8, 1.9}
-	opts := []callbacks.Option{callbacks.WithPatience(3), callbacks.WithMinDelta(0.01)}
+	opts := []callbacks.EarlyStoppingOption{callbacks.WithPatience(3), callbacks.WithMinDelta(0.01)}
 	ref, _ := callbacks.NewEarlyStopping(opts...)
 	_, refEpochs := runMonitored(t, "val_loss", values, ref)
 	for cut := 1; cut < refEpochs; cut++ {

@@ -145,13 +145,13 @@ func TestModelCheckpoint(t *testing.T) {
 	logs := func(e int) callbacks.Logs { return callbacks.Logs{"val_loss": values[e], "loss": 1} }
 	cases := []struct {
 		path string
-		opts []callbacks.Option
+		opts []callbacks.ModelCheckpointOption
 		want []string
 	}{
 		{"m-{epoch}.ckpt", nil, []string{"m-1.ckpt", "m-2.ckpt", "m-3.ckpt", "m-4.ckpt"}},
-		{"m-{epoch:03d}-{val_loss:.2f}.ckpt", []callbacks.Option{callbacks.WithSaveBestOnly(true)},
+		{"m-{epoch:03d}-{val_loss:.2f}.ckpt", []callbacks.ModelCheckpointOption{callbacks.WithSaveBestOnly(true)},
 			[]string{"m-001-0.50.ckpt", "m-002-0.40.ckpt", "m-004-0.30.ckpt"}},
-		{"best.ckpt", []callbacks.Option{callbacks.WithSaveBestOnly(true), callbacks.WithMode(callbacks.ModeMax)},
+		{"best.ckpt", []callbacks.ModelCheckpointOption{callbacks.WithSaveBestOnly(true), callbacks.WithMode(callbacks.ModeMax)},
 			[]string{"best.ckpt"}},
 		{"{loss}", nil, []string{"1", "1", "1", "1"}},
 	}

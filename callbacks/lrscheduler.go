@@ -39,7 +39,9 @@ func (i Interval) String() string {
 //
 // It implements Stateful: a run resumed from a checkpoint continues the
 // schedule where it was and does not take the initial rate again (the
-// checkpoint's solver state restores the rate itself).
+// checkpoint's solver state restores the rate itself). The schedule may be
+// a type of yours (see Schedule); a rate it returns that is negative, NaN
+// or infinite stops training with an error naming it.
 type LRScheduler struct {
 	Base
 	schedule Schedule
@@ -58,7 +60,7 @@ func NewLRScheduler(s Schedule, every Interval) (*LRScheduler, error) {
 	if every != PerEpoch && every != PerBatch {
 		return nil, errors.Errorf("LRScheduler: interval %d, want PerEpoch or PerBatch", int(every))
 	}
-	if err := s.check(); err != nil {
+	if err := validate(s); err != nil {
 		return nil, err
 	}
 	return &LRScheduler{schedule: s, every: every}, nil
@@ -83,12 +85,12 @@ func (c *LRScheduler) OnTrainBegin(s *State) error {
 	if !(base >= 0) || !finite(base) {
 		return errors.Errorf("%s: the optimizer's learning rate is %v, want a finite value ≥ 0", c.schedule.String(), base)
 	}
-	lr, err := c.schedule.start(base, base)
+	lr, err := c.schedule.Start(base, base)
 	if err != nil {
 		return err
 	}
 	c.started = true
-	return s.Trainer.SetLearningRate(lr)
+	return c.set(s, lr)
 }
 
 // OnBatchEnd steps a PerBatch schedule.
@@ -111,17 +113,26 @@ func (c *LRScheduler) advance(s *State) error {
 	if !c.started {
 		return errors.Errorf("%s: stepped before OnTrainBegin", c.schedule.String())
 	}
-	lr, err := c.schedule.step(s.Trainer.LearningRate())
+	lr, err := c.schedule.Step(s.Trainer.LearningRate())
 	if err != nil {
 		return err
+	}
+	return c.set(s, lr)
+}
+
+// set hands the schedule's rate to the optimizer, refusing one no optimizer
+// can use, which only a user's schedule can return.
+func (c *LRScheduler) set(s *State, lr float64) error {
+	if !(lr >= 0) || !finite(lr) {
+		return errors.Errorf("%s: rate %v at step %d, want a finite value ≥ 0", c.schedule.String(), lr, s.Step)
 	}
 	return s.Trainer.SetLearningRate(lr)
 }
 
 type lrSchedulerState struct {
-	Kind     string        `json:"kind"`
-	Interval string        `json:"interval"`
-	Schedule scheduleState `json:"schedule"`
+	Kind     string          `json:"kind"`
+	Interval string          `json:"interval"`
+	Schedule json.RawMessage `json:"schedule"`
 }
 
 // MarshalState implements Stateful.
@@ -129,7 +140,12 @@ func (c *LRScheduler) MarshalState() ([]byte, error) {
 	if !c.started {
 		return nil, errors.Errorf("%s: no state before OnTrainBegin", c.schedule.String())
 	}
-	return json.Marshal(lrSchedulerState{Kind: "LRScheduler", Interval: c.every.String(), Schedule: c.schedule.save()})
+	st, err := c.schedule.MarshalState()
+	if err != nil {
+		return nil, errors.Wrap(err, c.schedule.String())
+	}
+	b, err := json.Marshal(lrSchedulerState{Kind: "LRScheduler", Interval: c.every.String(), Schedule: st})
+	return b, errors.Wrapf(err, "%s: the state is not JSON", c.schedule.String())
 }
 
 // UnmarshalState implements Stateful; the next OnTrainBegin then continues
@@ -142,7 +158,7 @@ func (c *LRScheduler) UnmarshalState(b []byte) error {
 	if st.Interval != c.every.String() {
 		return errors.Errorf("LRScheduler: state was stepped per %s, this scheduler steps per %s", st.Interval, c.every)
 	}
-	if err := c.schedule.load(st.Schedule); err != nil {
+	if err := c.schedule.UnmarshalState(st.Schedule); err != nil {
 		return err
 	}
 	c.started, c.resumed = true, true

@@ -24,10 +24,10 @@ type TerminateOnNaN struct {
 
 // NewTerminateOnNaN watches "loss" and writes to os.Stderr. Options:
 // WithMonitor, WithWriter.
-func NewTerminateOnNaN(opts ...Option) (*TerminateOnNaN, error) {
+func NewTerminateOnNaN(opts ...TerminateOnNaNOption) (*TerminateOnNaN, error) {
 	const who = "TerminateOnNaN"
-	c := config{monitor: KeyLoss, writer: os.Stderr}
-	if err := c.apply(who, []string{"WithMonitor", "WithWriter"}, opts); err != nil {
+	c := nanConfig{monitor: KeyLoss, writer: os.Stderr}
+	if err := applyAll(who, opts, func(o TerminateOnNaNOption) { o.applyTerminateOnNaN(&c) }); err != nil {
 		return nil, err
 	}
 	if c.monitor == "" {

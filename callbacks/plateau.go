@@ -42,10 +42,10 @@ type ReduceLROnPlateau struct {
 // rel mode, cooldown 0, min_lr 0, eps 1e-8. Options: WithMonitor, WithMode
 // (ModeMin or ModeMax), WithFactor, WithPatience, WithThreshold,
 // WithThresholdMode, WithCooldown, WithMinLR, WithEps.
-func NewReduceLROnPlateau(opts ...Option) (*ReduceLROnPlateau, error) {
+func NewReduceLROnPlateau(opts ...ReduceLROnPlateauOption) (*ReduceLROnPlateau, error) {
 	const who = "ReduceLROnPlateau"
-	c := config{monitor: KeyValLoss, mode: ModeMin, factor: 0.1, patience: 10, threshold: 1e-4, thresholdMode: ThresholdRel, eps: 1e-8}
-	if err := c.apply(who, []string{"WithMonitor", "WithMode", "WithFactor", "WithPatience", "WithThreshold", "WithThresholdMode", "WithCooldown", "WithMinLR", "WithEps"}, opts); err != nil {
+	c := plateauConfig{monitor: KeyValLoss, mode: ModeMin, factor: 0.1, patience: 10, threshold: 1e-4, thresholdMode: ThresholdRel, eps: 1e-8}
+	if err := applyAll(who, opts, func(o ReduceLROnPlateauOption) { o.applyReduceLROnPlateau(&c) }); err != nil {
 		return nil, err
 	}
 	mode, err := c.mode.resolve(who, c.monitor, false)

@@ -50,10 +50,10 @@ const barWidth = 30
 // NewProgressBar returns a progress bar writing to os.Stdout. Options:
 // WithWriter, WithTerminal (override the detection, which asks
 // golang.org/x/term whether the writer is a terminal), WithRefresh.
-func NewProgressBar(opts ...Option) (*ProgressBar, error) {
+func NewProgressBar(opts ...ProgressBarOption) (*ProgressBar, error) {
 	const who = "ProgressBar"
-	c := config{writer: os.Stdout, refresh: 100 * time.Millisecond}
-	if err := c.apply(who, []string{"WithWriter", "WithTerminal", "WithRefresh"}, opts); err != nil {
+	c := progressBarConfig{writer: os.Stdout, refresh: 100 * time.Millisecond}
+	if err := applyAll(who, opts, func(o ProgressBarOption) { o.applyProgressBar(&c) }); err != nil {
 		return nil, err
 	}
 	if c.writer == nil {

@@ -27,6 +27,13 @@ func rates(t *testing.T, s callbacks.Schedule, base float64, n int) []float64 {
 	return out
 }
 
+func relErr(got, want float64) float64 {
+	if math.IsNaN(got) || math.IsNaN(want) {
+		return math.Inf(1)
+	}
+	return math.Abs(got-want) / math.Max(math.Abs(want), 1e-3)
+}
+
 func closeTo(a, b []float64, tol float64) bool {
 	if len(a) != len(b) {
 		return false
@@ -107,6 +114,13 @@ func TestScheduleResume(t *testing.T) {
 		"ChainedScheduler": func() callbacks.Schedule {
 			return callbacks.ChainedScheduler(callbacks.LinearLR(0.5, 1, 4), callbacks.StepLR(2, 0.8))
 		},
+		"user's schedule": func() callbacks.Schedule { return &InverseSqrtLR{Warmup: 4} },
+		"SequentialLR around a user's schedule": func() callbacks.Schedule {
+			return callbacks.SequentialLR([]callbacks.Schedule{callbacks.LinearLR(0.5, 1, 2), &InverseSqrtLR{Warmup: 3}, callbacks.ExponentialLR(0.9)}, []int{3, 9})
+		},
+		"ChainedScheduler around a user's schedule": func() callbacks.Schedule {
+			return callbacks.ChainedScheduler(&InverseSqrtLR{Warmup: 5}, callbacks.StepLR(3, 0.5))
+		},
 	}
 	const n = 16
 	for name, build := range builds {
@@ -179,11 +193,11 @@ func TestInvalidSettings(t *testing.T) {
 		_, err := callbacks.NewLRScheduler(s, callbacks.PerEpoch)
 		return err
 	}
-	plateau := func(opts ...callbacks.Option) error {
+	plateau := func(opts ...callbacks.ReduceLROnPlateauOption) error {
 		_, err := callbacks.NewReduceLROnPlateau(opts...)
 		return err
 	}
-	early := func(opts ...callbacks.Option) error {
+	early := func(opts ...callbacks.EarlyStoppingOption) error {
 		_, err := callbacks.NewEarlyStopping(opts...)
 		return err
 	}
@@ -212,7 +226,7 @@ func TestInvalidSettings(t *testing.T) {
 		{sched(callbacks.OneCycleLR(0.1, 0)), "OneCycleLR: total_steps 0, want ≥ 1"},
 		{sched(callbacks.OneCycleLR(0.1, 10, callbacks.WithPctStart(1.5))), "pct_start 1.5, want a value in [0, 1]"},
 		{sched(callbacks.OneCycleLR(0.1, 10, callbacks.WithAnnealStrategy("cosine"))), `anneal_strategy "cosine"`},
-		{sched(callbacks.OneCycleLR(0.1, 10, callbacks.WithPatience(3))), "OneCycleLR: option WithPatience does not apply"},
+		{sched(callbacks.OneCycleLR(0.1, 10, nil)), "OneCycleLR: option 0 is nil"},
 		{sched(callbacks.SequentialLR([]callbacks.Schedule{callbacks.StepLR(1, 0.5)}, []int{3})), "1 schedules need 0 milestones, got 1"},
 		{sched(callbacks.SequentialLR([]callbacks.Schedule{callbacks.StepLR(1, 0.5), callbacks.StepLR(0, 1)}, []int{3})), "schedules[1]: StepLR: step_size 0"},
 		{sched(callbacks.SequentialLR(nil, nil)), "SequentialLR: no schedules"},
@@ -225,12 +239,12 @@ func TestInvalidSettings(t *testing.T) {
 		{plateau(callbacks.WithThresholdMode("relative")), `threshold_mode "relative", want "rel" or "abs"`},
 		{plateau(callbacks.WithCooldown(-2)), "cooldown -2, want ≥ 0"},
 		{plateau(callbacks.WithMinLR(-1)), "min_lr -1"},
-		{plateau(callbacks.WithRestoreBestWeights(true)), "option WithRestoreBestWeights does not apply"},
+		{plateau(callbacks.WithFactor(0.5), nil), "ReduceLROnPlateau: option 1 is nil"},
 		{early(callbacks.WithPatience(-1)), "EarlyStopping: patience -1, want ≥ 0"},
 		{early(callbacks.WithMode("mx")), `EarlyStopping: mode "mx", want "auto", "min" or "max"`},
 		{early(callbacks.WithStartFromEpoch(-1)), "start_from_epoch -1, want ≥ 0"},
 		{early(callbacks.WithMonitor("")), "monitor is empty"},
-		{early(callbacks.WithFactor(0.5)), "EarlyStopping: option WithFactor does not apply (it takes WithBaseline"},
+		{early(nil), "EarlyStopping: option 0 is nil"},
 	}
 	for _, tc := range cases {
 		if tc.err == nil || !strings.Contains(tc.err.Error(), tc.want) {
@@ -300,6 +314,89 @@ func BenchmarkLRSchedulerPerBatch(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		if err := c.OnBatchEnd(st); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// fixedRate is a user's schedule that always returns the same rate and has
+// a state of its own choosing: neither Validator nor Restarter.
+type fixedRate struct {
+	rate  float64
+	state []byte
+	steps int
+}
+
+func (s *fixedRate) String() string                      { return "fixedRate" }
+func (s *fixedRate) Start(_, _ float64) (float64, error) { return s.rate, nil }
+func (s *fixedRate) Step(float64) (float64, error)       { s.steps++; return s.rate, nil }
+func (s *fixedRate) MarshalState() ([]byte, error)       { return s.state, nil }
+func (s *fixedRate) UnmarshalState([]byte) error         { return nil }
+
+// TestUserSchedule checks what the contract promises a user's schedule:
+// SequentialLR starts one without Restart again at its milestone, a
+// Validator's error surfaces through the combinators, and a rate or a state
+// the loop cannot use is an error naming the schedule.
+func TestUserSchedule(t *testing.T) {
+	// Start at the milestone: the warm-up's rate hands over to InverseSqrtLR
+	// started afresh from the initial rate, as PyTorch's step(0) restarts a
+	// class without a closed form.
+	got := rates(t, callbacks.SequentialLR([]callbacks.Schedule{callbacks.ConstantLR(0.5, 5), &InverseSqrtLR{Warmup: 2}}, []int{2}), 0.1, 5)
+	want := []float64{0.05, 0.05, 0.1 * 0.5, 0.1, 0.1 * math.Sqrt(2.0/3)}
+	if !closeTo(got, want, 1e-15) {
+		t.Errorf("rates %v, want %v", got, want)
+	}
+
+	errOf := func(s callbacks.Schedule, steps int) error {
+		c, err := callbacks.NewLRScheduler(s, callbacks.PerBatch)
+		if err != nil {
+			return err
+		}
+		l := &loop{t: &fakeTrainer{lr: 0.1}, cbs: []callbacks.Callback{c}, batches: steps, epochs: 1}
+		if err := l.run(0, 1); err != nil {
+			return err
+		}
+		_, err = c.MarshalState()
+		return err
+	}
+	for _, tc := range []struct {
+		name string
+		err  error
+		want string
+	}{
+		{"Validator in SequentialLR", errOf(callbacks.SequentialLR([]callbacks.Schedule{callbacks.StepLR(1, 0.5), &InverseSqrtLR{}}, []int{2}), 1),
+			"SequentialLR: schedules[1]: InverseSqrtLR: warmup 0, want ≥ 1"},
+		{"Validator in ChainedScheduler", errOf(callbacks.ChainedScheduler(&InverseSqrtLR{Warmup: -1}), 1),
+			"ChainedScheduler: schedules[0]: InverseSqrtLR: warmup -1"},
+		{"NaN rate", errOf(&fixedRate{rate: math.NaN(), state: []byte("{}")}, 1), "fixedRate: rate NaN at step 0, want a finite value ≥ 0"},
+		{"negative rate", errOf(&fixedRate{rate: -1, state: []byte("{}")}, 1), "fixedRate: rate -1 at step 0"},
+		{"state not JSON", errOf(&fixedRate{rate: 0.1, state: []byte("step=3")}, 2), "fixedRate: the state is not JSON"},
+		{"nested state not JSON", errOf(callbacks.ChainedScheduler(&fixedRate{rate: 0.1, state: []byte("step=3")}), 2),
+			"ChainedScheduler: a schedule's state is not JSON"},
+	} {
+		if tc.err == nil || !strings.Contains(tc.err.Error(), tc.want) {
+			t.Errorf("%s: error %v, want one containing %q", tc.name, tc.err, tc.want)
+		}
+	}
+}
+
+// TestBuiltinContract: every built-in schedule implements the optional
+// Validator and Restarter too, so SequentialLR restarts it from its closed
+// form as PyTorch does, and its settings are checked before training.
+func TestBuiltinContract(t *testing.T) {
+	one := func(int) float64 { return 1 }
+	for _, s := range []callbacks.Schedule{
+		callbacks.StepLR(1, 0.5), callbacks.MultiStepLR([]int{1}, 0.5), callbacks.ExponentialLR(0.5),
+		callbacks.CosineAnnealingLR(2, 0), callbacks.CosineAnnealingWarmRestarts(2, 1, 0),
+		callbacks.OneCycleLR(0.1, 10), callbacks.PolynomialLR(2, 1),
+		callbacks.ConstantLR(0.5, 2), callbacks.LinearLR(0.5, 1, 2), callbacks.LambdaLR(one), callbacks.MultiplicativeLR(one),
+		callbacks.SequentialLR([]callbacks.Schedule{callbacks.StepLR(1, 0.5), callbacks.StepLR(1, 0.5)}, []int{1}),
+		callbacks.ChainedScheduler(callbacks.StepLR(1, 0.5)),
+	} {
+		if _, ok := s.(callbacks.Validator); !ok {
+			t.Errorf("%s is not a Validator", s)
+		}
+		if _, ok := s.(callbacks.Restarter); !ok {
+			t.Errorf("%s is not a Restarter", s)
 		}
 	}
 }

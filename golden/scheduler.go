@@ -131,7 +131,7 @@ func buildSchedulerCallback(class string, raw json.RawMessage, perBatch bool) (c
 }
 
 func buildPlateau(a *args) (callbacks.Callback, error) {
-	var opts []callbacks.Option
+	var opts []callbacks.ReduceLROnPlateauOption
 	mode := a.str("mode", "min")
 	opts = append(opts, callbacks.WithMode(callbacks.Mode(mode)))
 	opts = append(opts, callbacks.WithFactor(a.float("factor", 0.1)))

@@ -1,7 +1,6 @@
 package layers_test
 
 import (
-	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -309,41 +308,4 @@ func TestOpsDoNotMerge(t *testing.T) {
 			t.Errorf("%v and %v share a node", p[0], p[1])
 		}
 	}
-}
-
-func ExampleSequential() {
-	model := layers.Sequential(
-		layers.Dense(16), layers.ReLU(), layers.Dropout(0.2),
-		layers.Dense(3), layers.Softmax(),
-	)
-	g := G.NewGraph()
-	s, err := layers.NewScope(g, tensor.Float64, false, 2, 1, nil) // an inference build
-	if err != nil {
-		fmt.Println(err)
-		return
-	}
-	x, xT, _ := s.Input("input", tensor.Shape{2, 4})
-	copy(xT.Data().([]float64), []float64{1, 2, 3, 4, -1, 0, 1, 0})
-	y, err := model.Forward(s, x)
-	if err != nil {
-		fmt.Println(err)
-		return
-	}
-	m := G.NewTapeMachine(g)
-	defer m.Close()
-	if err := m.RunAll(); err != nil {
-		fmt.Println(err)
-		return
-	}
-	for _, p := range s.Params().List() {
-		fmt.Println(p)
-	}
-	probs := y.Value().Data().([]float64)
-	fmt.Printf("output %v, row sums %.3f %.3f\n", y.Shape(), probs[0]+probs[1]+probs[2], probs[3]+probs[4]+probs[5])
-	// Output:
-	// dense/weight(4, 16)
-	// dense/bias(16)
-	// dense_1/weight(16, 3)
-	// dense_1/bias(3)
-	// output (2, 3), row sums 1.000 1.000
 }

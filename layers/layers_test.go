@@ -1,7 +1,6 @@
 package layers_test
 
 import (
-	"fmt"
 	"math"
 	"math/rand/v2"
 	"strings"
@@ -346,25 +345,4 @@ func TestDescribe(t *testing.T) {
 	if s := model.(interface{ String() string }).String(); !strings.Contains(s, "4: Dense(10)") {
 		t.Errorf("String() = %s", s)
 	}
-}
-
-func ExampleDescribe() {
-	cnn := layers.Sequential(
-		layers.Conv2D(8, 3, layers.WithPadding(1)), layers.ReLU(), layers.MaxPool2D(2),
-		layers.Flatten(), layers.Dense(10),
-	)
-	summary, err := layers.Describe(cnn, tensor.Float32, 1, 28, 28)
-	if err != nil {
-		fmt.Println(err)
-		return
-	}
-	fmt.Print(summary)
-	// Output:
-	// #    layer                                  output         params
-	// 0    Conv2D(8, 3x3, stride 1, padding 1)    (8, 28, 28)    80
-	// 1    ReLU                                   (8, 28, 28)    0
-	// 2    MaxPool2D(2x2, stride 2, padding 0)    (8, 14, 14)    0
-	// 3    Flatten                                (1568)         0
-	// 4    Dense(10)                              (10)           15690
-	// total parameters: 15770
 }

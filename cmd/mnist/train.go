@@ -311,7 +311,7 @@ func buildCallbacks(c *config, batchesPerEpoch int, hasVal bool, out runOutput) 
 	})
 	cbs = append(cbs, out.extra...)
 	if !out.quiet && c.Progress != "none" {
-		var opts []callbacks.Option
+		var opts []callbacks.ProgressBarOption
 		opts = append(opts, callbacks.WithWriter(out.stderr))
 		switch c.Progress {
 		case "bar":
