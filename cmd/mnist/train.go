@@ -140,6 +140,9 @@ func train(ctx context.Context, c *config, data *mnistData, out runOutput) (*run
 	if err := os.MkdirAll(c.Out, 0o755); err != nil {
 		return nil, errors.Wrap(err, "-out")
 	}
+	if err := removeStaleTemps(c.Out, out.stderr); err != nil {
+		return nil, err
+	}
 	cfgJSON, err := marshalConfig(c)
 	if err != nil {
 		return nil, err
