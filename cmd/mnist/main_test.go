@@ -3,14 +3,12 @@ package main
 import (
 	"bytes"
 	"context"
-	"flag"
 	"io"
 	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -267,27 +265,6 @@ func TestRunInProcess(t *testing.T) {
 	}
 	if code := run(context.Background(), []string{"train", "-beta1", "1"}, &out, &errOut); code != 2 {
 		t.Errorf("bad beta1: exit %d, want 2", code)
-	}
-}
-
-// TestCLIDocListsEveryFlag keeps docs/cli.md in step with the flags.
-func TestCLIDocListsEveryFlag(t *testing.T) {
-	doc, err := os.ReadFile("../../docs/cli.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := defaultConfig()
-	fs := newFlagSet("doc", io.Discard)
-	registerTrainFlags(fs, &c)
-	fs.VisitAll(func(f *flag.Flag) {
-		if !bytes.Contains(doc, []byte("  -"+f.Name+" ")) {
-			t.Errorf("docs/cli.md does not document -%s", f.Name)
-		}
-	})
-	for _, name := range append(slices.Clone(searchFlags), "checkpoint", "config") {
-		if !bytes.Contains(doc, []byte("  -"+name+" ")) {
-			t.Errorf("docs/cli.md does not document -%s", name)
-		}
 	}
 }
 
