@@ -317,6 +317,7 @@ func cmdTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	groups := registerTrainFlags(fs, &c)
 	fs.Usage = func() {
 		printUsage(stderr, fs, "usage: mnist [train] [flags]\n\nTrains a model on MNIST and reports the test accuracy. Defaults: the PyTorch\nexample's MLP 784-128-10, Adam lr 1e-3, batch 64, float32.", groups)
+		fmt.Fprint(stderr, "\n"+commandList)
 	}
 	if err := parseFlags(fs, args); err != nil {
 		return err
