@@ -118,7 +118,7 @@ func TestSIGTERMStopsLikeCtrlC(t *testing.T) {
 	if strings.HasPrefix(last, "epoch=1000 ") || !strings.Contains(stderr.String(), "-resume "+filepath.Join(out, lastFile)) {
 		t.Fatalf("not stopped with a resume hint; last stdout line %q, stderr:\n%s", last, stderr.String())
 	}
-	done, _ := strconv.Atoi(strings.TrimPrefix(strings.Fields(last+" epoch=1")[0], "epoch="))
+	done, _ := strconv.Atoi(strings.TrimPrefix(strings.Fields(last + " epoch=1")[0], "epoch="))
 	resumed, resumeErr, code := runBinary(t, append([]string{"train", "-resume", filepath.Join(out, lastFile), "-epochs", strconv.Itoa(done + 1)}, common...)...)
 	if code != 0 || !strings.Contains(resumed, fmt.Sprintf("epoch=%d ", done+1)) {
 		t.Fatalf("resuming after SIGTERM: exit %d\n%s\n%s", code, resumed, resumeErr)
