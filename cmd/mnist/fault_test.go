@@ -101,24 +101,28 @@ func TestSIGTERMStopsLikeCtrlC(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	var seen strings.Builder
 	lines := bufio.NewScanner(stdout)
-	for lines.Scan() && !strings.HasPrefix(lines.Text(), "epoch=1 ") {
+	for lines.Scan() {
+		seen.WriteString(lines.Text() + "\n")
+		if strings.HasPrefix(lines.Text(), "epoch=1 ") {
+			break
+		}
 	}
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
-	var last string
 	for lines.Scan() {
-		last = lines.Text()
+		seen.WriteString(lines.Text() + "\n")
 	}
 	err = cmd.Wait()
 	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 130 {
 		t.Fatalf("exit: %v, want status 130; stderr:\n%s", err, stderr.String())
 	}
-	if strings.HasPrefix(last, "epoch=1000 ") || !strings.Contains(stderr.String(), "-resume "+filepath.Join(out, lastFile)) {
-		t.Fatalf("not stopped with a resume hint; last stdout line %q, stderr:\n%s", last, stderr.String())
+	done := int(metricLine(t, seen.String(), "epoch")["epoch"])
+	if done == 1000 || !strings.Contains(stderr.String(), "-resume "+filepath.Join(out, lastFile)) {
+		t.Fatalf("not stopped with a resume hint after %d epochs; stderr:\n%s", done, stderr.String())
 	}
-	done, _ := strconv.Atoi(strings.TrimPrefix(strings.Fields(last + " epoch=1")[0], "epoch="))
 	resumed, resumeErr, code := runBinary(t, append([]string{"train", "-resume", filepath.Join(out, lastFile), "-epochs", strconv.Itoa(done + 1)}, common...)...)
 	if code != 0 || !strings.Contains(resumed, fmt.Sprintf("epoch=%d ", done+1)) {
 		t.Fatalf("resuming after SIGTERM: exit %d\n%s\n%s", code, resumed, resumeErr)
