@@ -27,7 +27,8 @@ func flagDefaults(text string) map[string]string {
 	return m
 }
 
-// docSection returns the fenced block under "## heading" in docs/cli.md.
+// docSection returns the fenced -h block ("usage: …") under "## heading" in
+// docs/cli.md.
 func docSection(t *testing.T, doc, heading string) string {
 	t.Helper()
 	_, rest, ok := strings.Cut(doc, "\n## "+heading+"\n")
@@ -37,7 +38,10 @@ func docSection(t *testing.T, doc, heading string) string {
 	if i := strings.Index(rest, "\n## "); i >= 0 {
 		rest = rest[:i]
 	}
-	_, block, _ := strings.Cut(rest, "```\n")
+	_, block, ok := strings.Cut(rest, "```\nusage: ")
+	if !ok {
+		t.Fatalf("docs/cli.md's %q section has no -h block", heading)
+	}
 	block, _, _ = strings.Cut(block, "```")
 	return block
 }
