@@ -1,14 +1,12 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/csv"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -89,44 +87,7 @@ func TestTuneAllTrialsFailed(t *testing.T) {
 // pod, stops training after the current batch with status 130 and a
 // last.ckpt that -resume continues from.
 func TestSIGTERMStopsLikeCtrlC(t *testing.T) {
-	out := t.TempDir()
-	common := []string{"-train-limit", "3000", "-test-limit", "200", "-hidden", "32", "-progress", "none", "-plots=false"}
-	cmd := exec.Command(binary, append([]string{"train", "-out", out, "-epochs", "1000"}, common...)...)
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	var seen strings.Builder
-	lines := bufio.NewScanner(stdout)
-	for lines.Scan() {
-		seen.WriteString(lines.Text() + "\n")
-		if strings.HasPrefix(lines.Text(), "epoch=1 ") {
-			break
-		}
-	}
-	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	for lines.Scan() {
-		seen.WriteString(lines.Text() + "\n")
-	}
-	err = cmd.Wait()
-	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 130 {
-		t.Fatalf("exit: %v, want status 130; stderr:\n%s", err, stderr.String())
-	}
-	done := int(metricLine(t, seen.String(), "epoch")["epoch"])
-	if done == 1000 || !strings.Contains(stderr.String(), "-resume "+filepath.Join(out, lastFile)) {
-		t.Fatalf("not stopped with a resume hint after %d epochs; stderr:\n%s", done, stderr.String())
-	}
-	resumed, resumeErr, code := runBinary(t, append([]string{"train", "-resume", filepath.Join(out, lastFile), "-epochs", strconv.Itoa(done + 1)}, common...)...)
-	if code != 0 || !strings.Contains(resumed, fmt.Sprintf("epoch=%d ", done+1)) {
-		t.Fatalf("resuming after SIGTERM: exit %d\n%s\n%s", code, resumed, resumeErr)
-	}
+	interruptLeavesAResumableCheckpoint(t, syscall.SIGTERM)
 }
 
 // TestFullDiskKeepsTheLastCheckpoint trains into a tmpfs with room for

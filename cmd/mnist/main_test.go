@@ -339,6 +339,12 @@ func TestResumeInNewProcessIsBitExact(t *testing.T) {
 // TestCtrlCLeavesAResumableCheckpoint: SIGINT stops training after the
 // current batch with exit status 130 and a last.ckpt that -resume accepts.
 func TestCtrlCLeavesAResumableCheckpoint(t *testing.T) {
+	interruptLeavesAResumableCheckpoint(t, os.Interrupt)
+}
+
+// interruptLeavesAResumableCheckpoint sends sig to a training run in its
+// second epoch and resumes from the checkpoint it leaves.
+func interruptLeavesAResumableCheckpoint(t *testing.T, sig os.Signal) {
 	out := t.TempDir()
 	cmd := exec.Command(binary, "train", "-out", out, "-train-limit", "6000", "-test-limit", "200", "-epochs", "100", "-progress", "none", "-plots=false")
 	stdout, err := cmd.StdoutPipe()
@@ -361,7 +367,7 @@ func TestCtrlCLeavesAResumableCheckpoint(t *testing.T) {
 		}
 		seen = append(seen, buf[:n]...)
 	}
-	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+	if err := cmd.Process.Signal(sig); err != nil {
 		t.Fatal(err)
 	}
 	rest, _ := io.ReadAll(stdout)
