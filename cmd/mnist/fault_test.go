@@ -44,6 +44,7 @@ func TestBadSpaceAndSizesExitTwo(t *testing.T) {
 		{[]string{"tune", "-space", "beta1=0.9|1.0"}, []string{"beta1=1", "-beta1", "[0, 1)"}},
 		{[]string{"tune", "-space", "dropout=uniform:0:1"}, []string{"dropout=1", "[0, 1)"}},
 		{[]string{"tune", "-space", "batch-size=int:0:64"}, []string{"batch-size=0", "≥ 1"}},
+		{[]string{"tune", "-space", "lr=abc|0.1"}, []string{"lr=abc", "-lr", "≥ 0"}},
 		{[]string{"tune", "-space", "hidden=64|100000000"}, []string{"hidden=100000000", "needs about", "TiB"}},
 		{[]string{"tune", "-resume", "x"}, []string{"-resume does not apply to tune", "-out"}},
 		{[]string{"-hidden", "100000000"}, []string{"-hidden 100000000", "79.5 G parameters", "needs about 1.3 TiB", "of memory"}},

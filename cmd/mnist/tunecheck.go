@@ -44,7 +44,11 @@ func withParams(base config, params tuning.Params) (config, error) {
 	registerTrainFlags(fs, &c)
 	for name, v := range params {
 		if err := fs.Set(name, paramString(v)); err != nil {
-			return c, fmt.Errorf("-%s=%v: %v", name, paramString(v), err)
+			usage := ""
+			if f := fs.Lookup(name); f != nil {
+				_, usage = flag.UnquoteUsage(f)
+			}
+			return c, fmt.Errorf("invalid value %q for flag -%s: %v (-%s: %s)", paramString(v), name, err, name, usage)
 		}
 	}
 	return c, nil
