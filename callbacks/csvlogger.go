@@ -13,9 +13,11 @@ import (
 	"github.com/pkg/errors"
 )
 
-// CSVLogger writes one row per epoch to a CSV file: an "epoch" column (the
-// 0-based epoch, as Keras writes it) and one column per log key, sorted by
-// name. The header is written once, with the first row. Each row is written
+// CSVLogger writes one row per epoch to a CSV file: an "epoch" column and
+// one column per log key, sorted by name. Epochs are numbered from 1, as
+// progress lines, plots and checkpoint names number them (Keras' CSVLogger
+// writes State.Epoch, from 0); a resumed run appends its rows after the
+// saved ones, so the numbers go on without a gap or a repeat. The header is written once, with the first row. Each row is written
 // in a single write and synced to disk before training goes on, so a crash
 // loses at most the row being written.
 //
@@ -151,7 +153,7 @@ func (l *CSVLogger) OnEpochEnd(s *State) error {
 			return errors.Wrap(err, "CSVLogger")
 		}
 	}
-	row = append(row[:0], strconv.Itoa(s.Epoch))
+	row = append(row[:0], strconv.Itoa(s.Epoch+1))
 	for _, k := range l.columns {
 		v, ok := s.Logs[k]
 		if !ok {

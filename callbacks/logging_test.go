@@ -38,14 +38,14 @@ func TestCSVLogger(t *testing.T) {
 	if err := newLoop(c, epochLogs).run(0, 2); err != nil {
 		t.Fatal(err)
 	}
-	want := "epoch,loss,lr,val_loss\n0,1,0.001,2\n1,0.5,0.001,1\n"
+	want := "epoch,loss,lr,val_loss\n1,1,0.001,2\n2,0.5,0.001,1\n"
 	if got := read(); got != want {
 		t.Fatalf("fresh file:\n%s\nwant\n%s", got, want)
 	}
 
 	// Appending: the existing header's column order is kept, no second
 	// header, a missing column is NA.
-	if err := os.WriteFile(path, []byte("epoch,val_loss,loss,lr\n0,2,1,0.001\n"), 0o644); err != nil {
+	if err := os.WriteFile(path, []byte("epoch,val_loss,loss,lr\n1,2,1,0.001\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	c, _ = callbacks.NewCSVLogger(path, callbacks.WithAppend(true))
@@ -59,19 +59,19 @@ func TestCSVLogger(t *testing.T) {
 	if err := newLoop(c, logs).run(1, 3); err != nil {
 		t.Fatal(err)
 	}
-	want = "epoch,val_loss,loss,lr\n0,2,1,0.001\n1,1,0.5,0.001\n2,NA,0.3333333333333333,0.001\n"
+	want = "epoch,val_loss,loss,lr\n1,2,1,0.001\n2,1,0.5,0.001\n3,NA,0.3333333333333333,0.001\n"
 	if got := read(); got != want {
 		t.Fatalf("appended:\n%s\nwant\n%s", got, want)
 	}
 
 	// A last line cut short by a crash is ended before the next row.
-	if err := os.WriteFile(path, []byte("epoch,loss,lr,val_loss\n0,1,0.001,2\n1,0.5,0.0"), 0o644); err != nil {
+	if err := os.WriteFile(path, []byte("epoch,loss,lr,val_loss\n1,1,0.001,2\n2,0.5,0.0"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	if err := newLoop(c, epochLogs).run(1, 2); err != nil {
 		t.Fatal(err)
 	}
-	want = "epoch,loss,lr,val_loss\n0,1,0.001,2\n1,0.5,0.0\n1,0.5,0.001,1\n"
+	want = "epoch,loss,lr,val_loss\n1,1,0.001,2\n2,0.5,0.0\n2,0.5,0.001,1\n"
 	if got := read(); got != want {
 		t.Fatalf("after a torn line:\n%s\nwant\n%s", got, want)
 	}
@@ -81,7 +81,7 @@ func TestCSVLogger(t *testing.T) {
 	if err := newLoop(c, epochLogs).run(0, 1); err != nil {
 		t.Fatal(err)
 	}
-	if got := read(); got != "epoch,loss,lr,val_loss\n0,1,0.001,2\n" {
+	if got := read(); got != "epoch,loss,lr,val_loss\n1,1,0.001,2\n" {
 		t.Fatalf("append to a new file: %q", got)
 	}
 
@@ -96,7 +96,7 @@ func TestCSVLogger(t *testing.T) {
 	if err := newLoop(c, epochLogs).run(0, 1); err != nil {
 		t.Fatal(err)
 	}
-	if got := read(); got != "epoch;loss;lr;val_loss\n0;1;0.001;2\n" {
+	if got := read(); got != "epoch;loss;lr;val_loss\n1;1;0.001;2\n" {
 		t.Fatalf("truncated with ';': %q", got)
 	}
 

@@ -28,6 +28,12 @@ import (
 // digits in e-notation below 1e-3. Redraws are throttled (WithRefresh, every
 // 100ms by default) and allocate nothing, so the bar costs nothing per batch
 // in between. A failed write is returned as the hook's error.
+//
+// The live line stays open (no newline) between batches, so anything else
+// written to the same terminal meanwhile lands on it. A callback that
+// prints at epoch end to the terminal's other stream (stdout lines beside a
+// bar on stderr) belongs after the bar in the callback list: the bar's
+// OnEpochEnd ends its line first.
 type ProgressBar struct {
 	Base
 	w        io.Writer

@@ -23,6 +23,9 @@ type Dimension interface {
 	check() error
 	sample(r *rand.Rand) any
 	grid(points int) []any
+	// extremes are the values that bound what the dimension yields: every
+	// value of a choice, both ends of a range.
+	extremes() []any
 }
 
 // namePattern keeps names usable as CSV headers, command-line flags and
@@ -136,6 +139,8 @@ func (c *choice) sample(r *rand.Rand) any { return c.values[r.IntN(len(c.values)
 
 func (c *choice) grid(int) []any { return append([]any(nil), c.values...) }
 
+func (c *choice) extremes() []any { return c.grid(0) }
+
 // uniform is a continuous range, linear or logarithmic.
 type uniform struct {
 	name   string
@@ -210,6 +215,8 @@ func (u *uniform) sample(r *rand.Rand) any {
 	// exp(log(x)) and lo+t*(hi-lo) may round a hair outside the range.
 	return math.Min(math.Max(v, u.lo), u.hi)
 }
+
+func (u *uniform) extremes() []any { return []any{u.lo, u.hi} }
 
 func (u *uniform) grid(points int) []any {
 	if points == 1 {
@@ -286,6 +293,8 @@ func (d *intRange) sample(r *rand.Rand) any {
 	return int(uint64(d.lo) + r.Uint64N(n))
 }
 
+func (d *intRange) extremes() []any { return []any{d.lo, d.hi} }
+
 func (d *intRange) grid(points int) []any {
 	if n := d.span(); n != 0 && n <= uint64(points) {
 		out := make([]any, 0, n)
@@ -349,6 +358,23 @@ func NewSpace(dims ...Dimension) (*Space, error) {
 // Dimensions returns the space's dimensions in order.
 func (s *Space) Dimensions() []Dimension { return append([]Dimension(nil), s.dims...) }
 
+// CheckValues calls check with every value of every Choice and with both
+// bounds of every range, in the order of the dimensions, and returns the
+// first error, naming the dimension and the value. Since a range's values
+// lie between its bounds, this validates every value a search can draw
+// against a constraint that is an interval (a learning rate ≥ 0, β1 in
+// [0, 1)) before any trial runs.
+func (s *Space) CheckValues(check func(name string, value any) error) error {
+	for _, d := range s.dims {
+		for _, v := range d.extremes() {
+			if err := check(d.Name(), v); err != nil {
+				return errors.Wrapf(err, "%s=%s", d.Name(), formatValue(v))
+			}
+		}
+	}
+	return nil
+}
+
 // Names returns the dimension names in order, for table and CSV columns.
 func (s *Space) Names() []string {
 	names := make([]string, len(s.dims))
@@ -376,6 +402,10 @@ func (s *Space) String() string {
 //	uniform:LO:HI    Uniform(name, LO, HI)
 //	int:LO:HI        IntRange(name, LO, HI), inclusive
 //	A|B|C            Choice(name, A, B, C); a single value fixes the parameter
+//
+// A spec that starts with a word and a colon but names no kind above
+// ("lgo:1e-4:1e-2") is an error rather than a one-value choice, so a typo
+// does not silently fix the parameter to a string.
 //
 // Choice values that parse as integers (strconv.Atoi) are ints, those that
 // parse as floats are float64, others are strings. Spaces around items and
@@ -435,6 +465,9 @@ func parseDimension(name, body string) (Dimension, error) {
 		}
 		return IntRange(name, lo, hi), nil
 	}
+	if rangeKind.MatchString(kind) && rest != "" {
+		return nil, errors.Errorf("tuning: dimension %q: unknown range kind %q in %q (want log:LO:HI, uniform:LO:HI, int:LO:HI, or a choice A|B|C)", name, kind, body)
+	}
 	var values []any
 	for _, tok := range strings.Split(body, "|") {
 		tok = strings.TrimSpace(tok)
@@ -451,6 +484,9 @@ func parseDimension(name, body string) (Dimension, error) {
 	}
 	return Choice(name, values...), nil
 }
+
+// rangeKind is what the word before a range spec's first colon looks like.
+var rangeKind = regexp.MustCompile(`^\s*[A-Za-z]+\s*$`)
 
 func parseBounds[T any](name, kind, rest string, parse func(string) (T, error)) (lo, hi T, err error) {
 	a, b, ok := strings.Cut(rest, ":")

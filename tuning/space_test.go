@@ -1,6 +1,7 @@
 package tuning
 
 import (
+	"errors"
 	"math"
 	"strings"
 	"testing"
@@ -58,6 +59,8 @@ func TestParseSpaceErrors(t *testing.T) {
 		{"beta1=0.9|0.90", `dimension "beta1": value 0.9 appears twice`},
 		{"n=1|1.0", `dimension "n": value 1 appears twice`},
 		{"lr=1e-3,lr=1e-2", `dimension "lr" is defined twice`},
+		{"lr=lgo:1e-4:1e-2", `dimension "lr": unknown range kind "lgo" in "lgo:1e-4:1e-2"`},
+		{"bs=Int:32:64", `dimension "bs": unknown range kind "Int"`},
 	} {
 		_, err := ParseSpace(tc.spec)
 		if err == nil {
@@ -66,6 +69,41 @@ func TestParseSpaceErrors(t *testing.T) {
 		}
 		if !strings.Contains(err.Error(), tc.want) || !strings.HasPrefix(err.Error(), "tuning: ") {
 			t.Errorf("ParseSpace(%q) error %q, want it to start with \"tuning: \" and contain %q", tc.spec, err, tc.want)
+		}
+	}
+}
+
+func TestCheckValues(t *testing.T) {
+	s, err := ParseSpace("lr=log:1e-4:1e-2,beta1=0.9|0.95,bs=int:32:256,act=relu|elu")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var seen []string
+	err = s.CheckValues(func(name string, v any) error {
+		seen = append(seen, name+"="+formatValue(v))
+		return nil
+	})
+	want := "lr=0.0001 lr=0.01 beta1=0.9 beta1=0.95 bs=32 bs=256 act=relu act=elu"
+	if err != nil || strings.Join(seen, " ") != want {
+		t.Errorf("checked %v (err %v), want %s", seen, err, want)
+	}
+	for _, tc := range []struct{ spec, want string }{
+		{"beta1=0.9|1.0", "beta1=1: want [0, 1)"},
+		{"beta1=uniform:0.5:1", "beta1=1: want [0, 1)"},
+		{"lr=log:1e-4:1e-2,beta1=0.8|0.9", ""},
+	} {
+		s, err := ParseSpace(tc.spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = s.CheckValues(func(name string, v any) error {
+			if f, ok := v.(float64); ok && name == "beta1" && f >= 1 {
+				return errors.New("want [0, 1)")
+			}
+			return nil
+		})
+		if (tc.want == "") != (err == nil) || err != nil && err.Error() != tc.want {
+			t.Errorf("%s: error %v, want %q", tc.spec, err, tc.want)
 		}
 	}
 }

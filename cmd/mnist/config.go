@@ -315,7 +315,7 @@ func (c *config) validate() error {
 			return usagef("invalid value %q for flag -resume: %v", c.Resume, err)
 		}
 	}
-	return nil
+	return checkMemory(c, 1)
 }
 
 // blasNames lists the -blas values this build accepts.

@@ -19,6 +19,16 @@ import (
 	"syscall"
 )
 
+// commandList is the synopsis of every command, printed by `mnist help`
+// and at the end of `mnist -h`.
+const commandList = `Commands:
+  mnist [train] [flags]          train (the default command), print one line per epoch
+  mnist eval -checkpoint FILE    test loss, accuracy and confusion matrix of a checkpoint
+  mnist tune [flags]             grid, random or successive-halving search over the training flags
+
+mnist COMMAND -h lists a command's flags.
+`
+
 // errInterrupted is returned when Ctrl-C stopped the work.
 var errInterrupted = errors.New("interrupted")
 
@@ -44,7 +54,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case "tune":
 		err = cmdTune(ctx, rest, stdout, stderr)
 	case "help":
-		fmt.Fprintln(stdout, "usage: mnist [train|eval|tune] [flags]; mnist COMMAND -h lists the flags")
+		fmt.Fprint(stdout, commandList)
 		return 0
 	default:
 		fmt.Fprintf(stderr, "mnist: unknown command %q (want train, eval or tune)\n", cmd)

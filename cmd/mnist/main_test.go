@@ -3,14 +3,12 @@ package main
 import (
 	"bytes"
 	"context"
-	"flag"
 	"io"
 	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -270,27 +268,6 @@ func TestRunInProcess(t *testing.T) {
 	}
 }
 
-// TestCLIDocListsEveryFlag keeps docs/cli.md in step with the flags.
-func TestCLIDocListsEveryFlag(t *testing.T) {
-	doc, err := os.ReadFile("../../docs/cli.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := defaultConfig()
-	fs := newFlagSet("doc", io.Discard)
-	registerTrainFlags(fs, &c)
-	fs.VisitAll(func(f *flag.Flag) {
-		if !bytes.Contains(doc, []byte("  -"+f.Name+" ")) {
-			t.Errorf("docs/cli.md does not document -%s", f.Name)
-		}
-	})
-	for _, name := range append(slices.Clone(searchFlags), "checkpoint", "config") {
-		if !bytes.Contains(doc, []byte("  -"+name+" ")) {
-			t.Errorf("docs/cli.md does not document -%s", name)
-		}
-	}
-}
-
 // TestResumeInNewProcessIsBitExact: 4 epochs, then 4 more resumed from the
 // checkpoint in a new process, end with the weights of an uninterrupted
 // 8-epoch run, bit for bit — with a schedule, plateau reduction, dropout and
@@ -362,6 +339,12 @@ func TestResumeInNewProcessIsBitExact(t *testing.T) {
 // TestCtrlCLeavesAResumableCheckpoint: SIGINT stops training after the
 // current batch with exit status 130 and a last.ckpt that -resume accepts.
 func TestCtrlCLeavesAResumableCheckpoint(t *testing.T) {
+	interruptLeavesAResumableCheckpoint(t, os.Interrupt)
+}
+
+// interruptLeavesAResumableCheckpoint sends sig to a training run in its
+// second epoch and resumes from the checkpoint it leaves.
+func interruptLeavesAResumableCheckpoint(t *testing.T, sig os.Signal) {
 	out := t.TempDir()
 	cmd := exec.Command(binary, "train", "-out", out, "-train-limit", "6000", "-test-limit", "200", "-epochs", "100", "-progress", "none", "-plots=false")
 	stdout, err := cmd.StdoutPipe()
@@ -384,7 +367,7 @@ func TestCtrlCLeavesAResumableCheckpoint(t *testing.T) {
 		}
 		seen = append(seen, buf[:n]...)
 	}
-	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+	if err := cmd.Process.Signal(sig); err != nil {
 		t.Fatal(err)
 	}
 	rest, _ := io.ReadAll(stdout)

@@ -154,6 +154,9 @@ func runTraining(ctx context.Context, c *config, data *mnistData, out runOutput)
 	if err := os.MkdirAll(c.Out, 0o755); err != nil {
 		return nil, errors.Wrap(err, "-out")
 	}
+	if err := removeStaleTemps(c.Out, out.stderr); err != nil {
+		return nil, err
+	}
 	writeRecord := func() error { return atomicfile.WriteBytes(record, cfgJSON) }
 	recordLater := c.Resume != "" || fileExists(record)
 	if !recordLater {
@@ -289,6 +292,17 @@ func buildCallbacks(c *config, batchesPerEpoch int, hasVal bool, out runOutput) 
 		return nil, nil, err
 	}
 	cbs = append(cbs, best, csv)
+	// The bar runs before the epoch line goes to stdout: its epoch end
+	// finishes the bar's line, so on a terminal (stdout and stderr on one
+	// screen) the epoch line starts on a line of its own instead of being
+	// glued to a half-drawn bar.
+	bar, err := buildProgressBar(c, out)
+	if err != nil {
+		return nil, nil, err
+	}
+	if bar != nil {
+		cbs = append(cbs, bar)
+	}
 	lastPath := filepath.Join(c.Out, lastFile)
 	line := make(map[string]float64, len(epochKeys))
 	cbs = append(cbs, callbacks.Lambda{
@@ -310,28 +324,28 @@ func buildCallbacks(c *config, batchesPerEpoch int, hasVal bool, out runOutput) 
 		TrainEnd: func(s *callbacks.State) error { return s.Trainer.SaveCheckpoint(lastPath) },
 	})
 	cbs = append(cbs, out.extra...)
-	if !out.quiet && c.Progress != "none" {
-		var opts []callbacks.ProgressBarOption
-		opts = append(opts, callbacks.WithWriter(out.stderr))
-		switch c.Progress {
-		case "bar":
-			opts = append(opts, callbacks.WithTerminal(true))
-		case "plain":
-			opts = append(opts, callbacks.WithTerminal(false))
-		case "auto":
-			// Piped output gets the per-epoch lines only: the bar's plain
-			// mode would repeat them.
-			if f, ok := out.stderr.(*os.File); !ok || !term.IsTerminal(int(f.Fd())) {
-				return cbs, early, nil
-			}
-		}
-		bar, err := callbacks.NewProgressBar(opts...)
-		if err != nil {
-			return nil, nil, err
-		}
-		cbs = append(cbs, bar)
-	}
 	return cbs, early, nil
+}
+
+// buildProgressBar returns the progress display -progress asks for, or nil.
+func buildProgressBar(c *config, out runOutput) (*callbacks.ProgressBar, error) {
+	if out.quiet || c.Progress == "none" {
+		return nil, nil
+	}
+	opts := []callbacks.ProgressBarOption{callbacks.WithWriter(out.stderr)}
+	switch c.Progress {
+	case "bar":
+		opts = append(opts, callbacks.WithTerminal(true))
+	case "plain":
+		opts = append(opts, callbacks.WithTerminal(false))
+	case "auto":
+		// Piped output gets the per-epoch lines only: the bar's plain
+		// mode would repeat them.
+		if f, ok := out.stderr.(*os.File); !ok || !term.IsTerminal(int(f.Fd())) {
+			return nil, nil
+		}
+	}
+	return callbacks.NewProgressBar(opts...)
 }
 
 // cmdTrain is `mnist train`.
@@ -341,6 +355,7 @@ func cmdTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	groups := registerTrainFlags(fs, &c)
 	fs.Usage = func() {
 		printUsage(stderr, fs, "usage: mnist [train] [flags]\n\nTrains a model on MNIST and reports the test accuracy. Defaults: the PyTorch\nexample's MLP 784-128-10, Adam lr 1e-3, batch 64, float32.", groups)
+		fmt.Fprint(stderr, "\n"+commandList)
 	}
 	if err := parseFlags(fs, args); err != nil {
 		return err

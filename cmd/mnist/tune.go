@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"maps"
@@ -49,7 +48,7 @@ func cmdTune(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	c := defaultConfig()
 	c.Epochs = 3
 	fs := newFlagSet("tune", stderr)
-	groups := registerTrainFlags(fs, &c)
+	groups := registerTuneTrainFlags(fs, &c)
 	t := tuneFlags{strategy: "random", space: "lr=log:1e-4:1e-2,beta1=0.8|0.9|0.95", trials: 8, gridPoints: 3,
 		workers: 1, metric: callbacks.KeyValLoss, minEpochs: 1, eta: 3, maxTrials: 1000, searchSeed: 1}
 	fs.StringVar(&t.strategy, "strategy", t.strategy, "grid, random or halving (successive halving: prune weak trials early)")
@@ -67,14 +66,14 @@ func cmdTune(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs.Usage = func() {
 		printUsage(stderr, fs, "usage: mnist tune [flags]\n\nSearches the training flags named in -space; every other training flag is\nthe base configuration all trials share (-epochs defaults to 3 here).", groups)
 	}
+	if slices.ContainsFunc(args, isFlag("resume")) {
+		return usagef("-resume does not apply to tune: rerun the same command with the same -out to resume a search")
+	}
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if err := c.validate(); err != nil {
 		return err
-	}
-	if c.Resume != "" {
-		return usagef("-resume does not apply to tune: rerun the same command with the same -out to resume a search")
 	}
 	space, err := tuning.ParseSpace(t.space)
 	if err != nil {
@@ -85,6 +84,9 @@ func cmdTune(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		if fs.Lookup(name) == nil || slices.Contains(untunable, name) || slices.Contains(searchFlags, name) {
 			return usagef("invalid value for flag -space: %q is not a training flag that can be searched", name)
 		}
+	}
+	if err := checkSpaceValues(c, space, t.workers); err != nil {
+		return err
 	}
 	strategy, err := t.build(c.Epochs)
 	if err != nil {
@@ -106,6 +108,9 @@ func cmdTune(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	if err := os.MkdirAll(c.Out, 0o755); err != nil {
 		return errors.Wrap(err, "-out")
+	}
+	if err := removeStaleTemps(c.Out, stderr); err != nil {
+		return err
 	}
 	base := c
 	objective := func(ctx context.Context, tr tuning.Trial, r tuning.Reporter) (map[string]float64, error) {
@@ -135,6 +140,9 @@ func cmdTune(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		}
 		fmt.Fprintf(stderr, "trial %d %s %s: ", r.Trial.ID, formatParams(r.Trial.Params), r.Status)
 		_ = tuning.FormatMetrics(stderr, line, "trial", t.metric, "test_accuracy", "seconds")
+		if r.Err != "" && r.Status != tuning.StatusCancelled {
+			fmt.Fprintf(stderr, "trial %d %s: %s\n", r.Trial.ID, r.Status, r.Err)
+		}
 	}
 	stopProfiles, err := startProfiles(&c)
 	if err != nil {
@@ -164,8 +172,11 @@ func cmdTune(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		}
 	}
 	if runErr != nil && ctx.Err() != nil {
-		fmt.Fprintf(stderr, "interrupted: finished trials are in %s; rerun the same command to resume\n", c.Out)
+		fmt.Fprintf(stderr, "interrupted: finished trials are in %s; resume the search with:\n  %s\n", c.Out, resumeCommand(args, c.Out))
 		return errInterrupted
+	}
+	if runErr == nil && board != nil {
+		runErr = noTrialSucceeded(board)
 	}
 	return runErr
 }
@@ -204,16 +215,9 @@ func (t *tuneFlags) build(epochs int) (tuning.Strategy, error) {
 // trialConfig applies a trial's parameters to the base configuration through
 // the same flag parsing and validation a command line gets.
 func trialConfig(base config, tr tuning.Trial) (config, error) {
-	c := base
-	c.Hidden = append([]int(nil), base.Hidden...)
-	c.Milestones = append([]int(nil), base.Milestones...)
-	fs := flag.NewFlagSet("trial", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	registerTrainFlags(fs, &c)
-	for name, v := range tr.Params {
-		if err := fs.Set(name, paramString(v)); err != nil {
-			return c, errors.Errorf("trial %d: -%s=%v: %v", tr.ID, name, v, err)
-		}
+	c, err := withParams(base, tr.Params)
+	if err != nil {
+		return c, errors.Wrapf(err, "trial %d", tr.ID)
 	}
 	if tr.Epochs > 0 {
 		c.Epochs = tr.Epochs

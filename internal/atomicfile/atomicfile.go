@@ -1,24 +1,42 @@
-// Package atomicfile writes files so that readers see either the old
-// content or the complete new one, never a half-written file: the data goes
-// to a temporary file in the same directory, is fsynced, and is renamed over
-// the destination, and the directory is fsynced so the rename survives a
-// crash.
 package atomicfile
 
 import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 
 	"github.com/pkg/errors"
 )
+
+// tempFile is what Write needs of its temporary file; tests replace
+// createTemp and rename to inject faults.
+type tempFile interface {
+	io.Writer
+	Chmod(mode os.FileMode) error
+	Sync() error
+	Close() error
+	Name() string
+}
+
+var (
+	createTemp = func(dir, pattern string) (tempFile, error) { return os.CreateTemp(dir, pattern) }
+	rename     = os.Rename
+)
+
+// tempPattern is the os.CreateTemp pattern of path's temporary file:
+// ".NAME.tmp-" followed by the random digits CreateTemp puts for "*".
+func tempPattern(path string) string { return "." + filepath.Base(path) + ".tmp-*" }
+
+// staleTemp matches the names tempPattern produces, and nothing else.
+var staleTemp = regexp.MustCompile(`^\..+\.tmp-[0-9]+$`)
 
 // Write atomically replaces path with what write produces. If write or any
 // file operation fails, path is left untouched and the temporary file is
 // removed. The file gets mode 0644.
 func Write(path string, write func(w io.Writer) error) (err error) {
 	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	tmp, err := createTemp(dir, tempPattern(path))
 	if err != nil {
 		return errors.Wrapf(err, "writing %s", path)
 	}
@@ -40,7 +58,7 @@ func Write(path string, write func(w io.Writer) error) (err error) {
 	if err = tmp.Close(); err != nil {
 		return errors.Wrapf(err, "writing %s", path)
 	}
-	if err = os.Rename(tmp.Name(), path); err != nil {
+	if err = rename(tmp.Name(), path); err != nil {
 		return errors.Wrapf(err, "renaming into %s", path)
 	}
 	if d, derr := os.Open(dir); derr == nil {
@@ -59,4 +77,31 @@ func WriteBytes(path string, data []byte) error {
 		_, err := w.Write(data)
 		return err
 	})
+}
+
+// RemoveStale deletes the temporary files that a Write killed before its
+// rename (kill -9, a power cut) left in dir, and returns their names. It
+// removes only regular files named as Write names its temporaries
+// (".NAME.tmp-DIGITS"), only in dir itself, never below it. Call it when a
+// program starts using a directory, before it writes there: a temporary
+// file of a Write running concurrently in dir would be removed too.
+func RemoveStale(dir string) ([]string, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		if os.IsNotExist(err) {
+			return nil, nil
+		}
+		return nil, errors.Wrapf(err, "looking for stale temporary files in %s", dir)
+	}
+	var removed []string
+	for _, e := range entries {
+		if !e.Type().IsRegular() || !staleTemp.MatchString(e.Name()) {
+			continue
+		}
+		if err := os.Remove(filepath.Join(dir, e.Name())); err != nil && !os.IsNotExist(err) {
+			return removed, errors.Wrapf(err, "removing stale temporary file %s", filepath.Join(dir, e.Name()))
+		}
+		removed = append(removed, e.Name())
+	}
+	return removed, nil
 }
