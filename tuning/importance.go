@@ -215,14 +215,23 @@ func (l *Leaderboard) importanceResults() ([]Result, int) {
 	return rs, max(best, 0)
 }
 
+// Describe says what the importances were computed from:
+// "val_loss (fANOVA, 64 trees, 27 trials, after 1 epoch)".
+func (imp *Importance) Describe() string {
+	budget := ""
+	switch {
+	case imp.Epochs == 1:
+		budget = ", after 1 epoch"
+	case imp.Epochs > 1:
+		budget = fmt.Sprintf(", after %d epochs", imp.Epochs)
+	}
+	return fmt.Sprintf("%s (fANOVA, %d trees, %d trials%s)", imp.Metric, imp.Trees, imp.Trials, budget)
+}
+
 // String renders the importances as a table with a bar per parameter.
 func (imp *Importance) String() string {
 	var b bytes.Buffer
-	budget := ""
-	if imp.Epochs > 0 {
-		budget = fmt.Sprintf(" at %d epochs", imp.Epochs)
-	}
-	fmt.Fprintf(&b, "parameter importance for %s (fANOVA, %d trees, %d trials%s):\n", imp.Metric, imp.Trees, imp.Trials, budget)
+	fmt.Fprintf(&b, "parameter importance for %s:\n", imp.Describe())
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "  parameter\timportance\texplains\t")
 	for _, p := range imp.Params {
@@ -250,20 +259,48 @@ type feature struct {
 }
 
 func newFeature(d Dimension) feature {
-	switch d := d.(type) {
-	case *choice:
-		f := feature{name: d.name, categories: len(d.values), index: map[string]int{}}
-		for i, v := range d.values {
+	sc := DimensionScale(d)
+	f := feature{name: d.Name(), categories: len(sc.Choices), lo: sc.Lo, hi: sc.Hi, log: sc.Log}
+	if sc.Log {
+		f.lo, f.hi = math.Log(sc.Lo), math.Log(sc.Hi)
+	}
+	if f.categories > 0 {
+		f.index = map[string]int{}
+		for i, v := range d.(*choice).values {
 			f.index[canonical(v)] = i
 		}
-		return f
-	case *uniform:
-		if d.log {
-			return feature{name: d.name, lo: math.Log(d.lo), hi: math.Log(d.hi), log: true}
+	}
+	return f
+}
+
+// Scale is how a dimension is searched, for whatever shows or models its
+// values: a continuous range [Lo, Hi], logarithmic or linear, or an
+// ordered list of choices.
+type Scale struct {
+	// Lo and Hi bound a Uniform, LogUniform or IntRange dimension.
+	Lo, Hi float64
+	// Log is set for LogUniform.
+	Log bool
+	// Integer is set for IntRange.
+	Integer bool
+	// Choices are a Choice's values as ParseSpace spells them, in order;
+	// nil for the continuous kinds.
+	Choices []string
+}
+
+// DimensionScale returns the scale of d.
+func DimensionScale(d Dimension) Scale {
+	switch d := d.(type) {
+	case *choice:
+		sc := Scale{Choices: make([]string, len(d.values))}
+		for i, v := range d.values {
+			sc.Choices[i] = formatValue(v)
 		}
-		return feature{name: d.name, lo: d.lo, hi: d.hi}
+		return sc
+	case *uniform:
+		return Scale{Lo: d.lo, Hi: d.hi, Log: d.log}
 	case *intRange:
-		return feature{name: d.name, lo: float64(d.lo), hi: float64(d.hi)}
+		return Scale{Lo: float64(d.lo), Hi: float64(d.hi), Integer: true}
 	}
 	panic(fmt.Sprintf("tuning: dimension type %T", d)) // the set of dimensions is closed
 }

@@ -123,7 +123,7 @@ func TestImportanceOfHalvingUsesTheFirstRung(t *testing.T) {
 	if imp.Trials != 27 || imp.Epochs != 1 || imp.Params[0].Name != "lr" {
 		t.Errorf("fitted to %d trials at %d epochs, want 27 at 1, lr first:\n%s", imp.Trials, imp.Epochs, imp)
 	}
-	if !strings.Contains(imp.String(), "27 trials at 1 epochs") {
+	if !strings.Contains(imp.String(), "27 trials, after 1 epoch)") {
 		t.Errorf("the table does not say what it was fitted to:\n%s", imp)
 	}
 }
