@@ -174,17 +174,16 @@ func TestLRFinderStopsOnNonFiniteLoss(t *testing.T) {
 func TestSuggestLR(t *testing.T) {
 	lrs := []float64{1e-4, 1e-3, 1e-2, 1e-1, 1}
 	cases := []struct {
-		name         string
-		losses       []float64
-		begin, end   int
-		wantIndex    int
-		wantNoResult bool
+		name       string
+		losses     []float64
+		begin, end int
+		wantIndex  int
 	}{
-		{"steepest segment's left end", []float64{3, 2.9, 1, 0.9, 5}, 0, 0, 1, false},
-		{"skipping the start moves past it", []float64{3, 1, 0.9, 0.5, 5}, 1, 0, 2, false},
-		{"skipping the end drops the last segment", []float64{3, 2.9, 2.8, 1, 5}, 0, 2, 0, false},
-		{"a NaN difference is ignored", []float64{3, math.NaN(), 2, 1, 0.99}, 0, 0, 2, false},
-		{"too few points", []float64{3, 2, 1, 0, -1}, 2, 2, -1, true},
+		{"steepest segment's left end", []float64{3, 2.9, 1, 0.9, 5}, 0, 0, 1},
+		{"skipping the start moves past it", []float64{3, 1, 0.9, 0.5, 5}, 1, 0, 2},
+		{"skipping the end drops the last segment", []float64{3, 2.9, 2.8, 1, 5}, 0, 2, 0},
+		{"a NaN difference is ignored", []float64{3, math.NaN(), 2, 1, 0.99}, 0, 0, 2},
+		{"too few points", []float64{3, 2, 1, 0, -1}, 2, 2, -1},
 	}
 	for _, c := range cases {
 		got := callbacks.SuggestLR(lrs, c.losses, c.begin, c.end)
