@@ -12,7 +12,6 @@ import (
 	"strconv"
 
 	"github.com/pkg/errors"
-	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
@@ -148,12 +147,8 @@ func plotLRFind(res callbacks.LRFinderResult, path string) error {
 	if len(smooth) < 2 {
 		return errors.Errorf("drawing %s: fewer than two finite losses", path)
 	}
-	p := plot.New()
-	p.Title.Text = "Learning-rate range test"
-	p.X.Label.Text = "learning rate (log scale)"
-	p.Y.Label.Text = "training loss"
+	p := gridPlot("Learning-rate range test", "learning rate (log scale)", "training loss")
 	useLogAxis(&p.X)
-	p.Add(plotter.NewGrid())
 	// The divergent end would squash the curve: the y axis stops at twice
 	// the first smoothed loss. Set after Add, which widens the axes to
 	// the data.

@@ -197,6 +197,14 @@ func plotSearch(board *tuning.Leaderboard, space *tuning.Space, imp *tuning.Impo
 	return nil
 }
 
+// gridPlot returns a plot with a title, axis labels and a grid.
+func gridPlot(title, x, y string) *plot.Plot {
+	p := plot.New()
+	p.Title.Text, p.X.Label.Text, p.Y.Label.Text = title, x, y
+	p.Add(plotter.NewGrid())
+	return p
+}
+
 // better reports whether metric value a beats b.
 func better(board *tuning.Leaderboard, a, b float64) bool {
 	if board.Minimize {
@@ -239,11 +247,7 @@ func addPoints(p *plot.Plot, finished, pruned plotter.XYs) error {
 // plotHistoryOfSearch is Optuna's optimization history: each trial's value
 // by trial number, and the best value so far as a step line.
 func plotHistoryOfSearch(board *tuning.Leaderboard, pts []searchPoint, path string) error {
-	p := plot.New()
-	p.Title.Text = "Optimization history"
-	p.X.Label.Text = "trial"
-	p.Y.Label.Text = board.Metric
-	p.Add(plotter.NewGrid())
+	p := gridPlot("Optimization history", "trial", board.Metric)
 	var finished, pruned, best plotter.XYs
 	for _, pt := range pts {
 		xy := plotter.XY{X: float64(pt.id), Y: pt.value}
@@ -402,11 +406,7 @@ func plotParallel(board *tuning.Leaderboard, dims []tuning.Dimension, pts []sear
 // choice).
 func plotSlice(board *tuning.Leaderboard, d tuning.Dimension, pts []searchPoint, path string) error {
 	sc := tuning.DimensionScale(d)
-	p := plot.New()
-	p.Title.Text = board.Metric + " by " + d.Name()
-	p.X.Label.Text = d.Name()
-	p.Y.Label.Text = board.Metric
-	p.Add(plotter.NewGrid())
+	p := gridPlot(board.Metric+" by "+d.Name(), d.Name(), board.Metric)
 	var finished, pruned plotter.XYs
 	for _, pt := range pts {
 		x := pt.params.Float(d.Name())
@@ -478,11 +478,7 @@ func plotImportance(imp *tuning.Importance, path string) error {
 // plotCurves draws every trial's metric after each epoch: pruned trials
 // grey, finished ones blue, the best trial orange and on top.
 func plotCurves(board *tuning.Leaderboard, pts []searchPoint, path string) error {
-	p := plot.New()
-	p.Title.Text = "Learning curves of the trials"
-	p.X.Label.Text = "epoch"
-	p.Y.Label.Text = board.Metric
-	p.Add(plotter.NewGrid())
+	p := gridPlot("Learning curves of the trials", "epoch", board.Metric)
 	bestID := -1
 	if best, ok := board.Best(); ok {
 		bestID = best.Trial.ID
