@@ -22,8 +22,9 @@ import (
 )
 
 // decadeTicks labels a log axis at the powers of ten it spans ("1e-05",
-// "0.001", "1"), with unlabelled minor ticks at 2…9 × each power.
-// plot.LogTicks computes its ticks through pow and prints the rounding
+// "0.001", "1"), with minor ticks at 2…9 × each power; an axis spanning
+// less than two decades also gets labels at 2× and 5×. plot.LogTicks
+// computes its ticks through pow and prints the rounding
 // ("9.99999999e-05") when the axis spans many decades.
 type decadeTicks struct{}
 
@@ -32,6 +33,7 @@ func (decadeTicks) Ticks(lo, hi float64) []plot.Tick {
 	if !(lo > 0) || !(hi >= lo) {
 		return nil
 	}
+	labelMinor := math.Log10(hi/lo) < 2
 	var ticks []plot.Tick
 	for e := int(math.Floor(math.Log10(lo))); e <= int(math.Ceil(math.Log10(hi))); e++ {
 		base := math.Pow10(e)
@@ -40,7 +42,11 @@ func (decadeTicks) Ticks(lo, hi float64) []plot.Tick {
 		}
 		for k := 2; k <= 9; k++ {
 			if v := float64(k) * base; v >= lo && v <= hi {
-				ticks = append(ticks, plot.Tick{Value: v})
+				t := plot.Tick{Value: v}
+				if labelMinor && (k == 2 || k == 5) {
+					t.Label = strconv.FormatFloat(v, 'g', 1, 64)
+				}
+				ticks = append(ticks, t)
 			}
 		}
 	}
