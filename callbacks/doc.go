@@ -33,6 +33,9 @@
 //   - EarlyStopping with Keras' semantics.
 //   - History, CSVLogger, ModelCheckpoint, ProgressBar, TerminateOnNaN and
 //     Lambda.
+//   - LRFinder, the learning-rate range test (fastai's lr_find), with its
+//     own LRFinderOption settings; graph.FindLR runs it and restores the
+//     model and the solver.
 //
 // Settings are functional options shared by every constructor (WithMonitor,
 // WithPatience, ...); an invalid value, or an option given to a callback it

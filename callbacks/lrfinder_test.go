@@ -117,11 +117,13 @@ func TestLRFinderSuggestsSteepestDescentAndStopsOnDivergence(t *testing.T) {
 		lo, hi     float64 // the suggestion's range
 		maxBatches int
 	}{
-		{"raw losses find the steepest point", []callbacks.LRFinderOption{callbacks.WithLRFinderSmoothing(0)},
+		{"raw losses find the steepest point", []callbacks.LRFinderOption{callbacks.WithLRFinderSmoothing(0), callbacks.WithLRFinderSteps(100)},
 			callbacks.LRFinderDiverged, 7e-4, 1.4e-3, 99},
-		{"fastai's defaults: smoothing lags towards larger rates", nil,
-			callbacks.LRFinderDiverged, 1e-3, 1e-2, 99},
-		{"no divergence stop runs every batch", []callbacks.LRFinderOption{callbacks.WithLRFinderSmoothing(0), callbacks.WithLRFinderDivergence(0)},
+		{"smoothing lags towards larger rates", []callbacks.LRFinderOption{callbacks.WithLRFinderSteps(100)},
+			callbacks.LRFinderDiverged, 1.4e-3, 1e-2, 99},
+		{"more batches, less lag", nil,
+			callbacks.LRFinderDiverged, 1e-3, 3e-3, 199},
+		{"no divergence stop runs every batch", []callbacks.LRFinderOption{callbacks.WithLRFinderSmoothing(0), callbacks.WithLRFinderDivergence(0), callbacks.WithLRFinderSteps(100)},
 			callbacks.LRFinderCompleted, 7e-4, 1.4e-3, 100},
 	}
 	for _, c := range cases {
@@ -184,6 +186,8 @@ func TestSuggestLR(t *testing.T) {
 		{"skipping the end drops the last segment", []float64{3, 2.9, 2.8, 1, 5}, 0, 2, 0},
 		{"a NaN difference is ignored", []float64{3, math.NaN(), 2, 1, 0.99}, 0, 0, 2},
 		{"too few points", []float64{3, 2, 1, 0, -1}, 2, 2, -1},
+		{"a fall after the minimum does not count", []float64{3, 2.5, 2, 6, 3}, 0, 0, 0},
+		{"a minimum inside the skipped start leaves nothing", []float64{1, 2, 3, 4, 5}, 1, 0, -1},
 	}
 	for _, c := range cases {
 		got := callbacks.SuggestLR(lrs, c.losses, c.begin, c.end)
