@@ -153,7 +153,9 @@ func plotLRFind(res callbacks.LRFinderResult, path string) error {
 	// the first smoothed loss. Set after Add, which widens the axes to
 	// the data.
 	yMin, yMax := lo-0.05*(hi-lo), min(hi, 2*res.Smoothed[0])
-	points, err := plotter.NewScatter(clipY(raw, yMax))
+	top := yMax // the data's top; above it, room for the legend
+	yMax += 0.3 * (yMax - yMin)
+	points, err := plotter.NewScatter(clipY(raw, top))
 	if err != nil {
 		return err
 	}
@@ -175,7 +177,7 @@ func plotLRFind(res callbacks.LRFinderResult, path string) error {
 			return err
 		}
 		mark.Color, mark.Shape, mark.Radius = palette[1], draw.CircleGlyph{}, vg.Points(5)
-		vline, err := plotter.NewLine(plotter.XYs{{X: s.X, Y: yMin}, {X: s.X, Y: yMax}})
+		vline, err := plotter.NewLine(plotter.XYs{{X: s.X, Y: yMin}, {X: s.X, Y: top}})
 		if err != nil {
 			return err
 		}
