@@ -152,3 +152,26 @@ func TestImportanceErrors(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkImportance is the forest and the decomposition for a search of
+// DefaultMaxTrials (1000) trials over four parameters.
+func BenchmarkImportance(b *testing.B) {
+	space, err := tuning.ParseSpace("lr=log:1e-5:1e-1,beta1=0.8|0.9|0.95,noise=uniform:0:1,batch-size=int:16:256")
+	if err != nil {
+		b.Fatal(err)
+	}
+	board, err := tuning.Run(context.Background(), space, tuning.Random(1000, 1),
+		func(_ context.Context, tr tuning.Trial, _ tuning.Reporter) (map[string]float64, error) {
+			d := math.Log10(tr.Params.Float("lr")) + 3
+			return map[string]float64{"val_loss": d*d + tr.Params.Float("noise")}, nil
+		}, tuning.WithMaxTrials(1000))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for range b.N {
+		if _, err := board.Importance(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
