@@ -193,7 +193,9 @@ func (f *LRFinder) OnBatchEnd(s *State) error {
 		lr = f.rate(i)
 	}
 	loss := s.Logs[KeyLoss]
-	f.avg = f.beta*f.avg + (1-f.beta)*loss
+	// float64() keeps the compiler from fusing into an FMA (see
+	// schedule.go): the curve is the same on every platform.
+	f.avg = float64(f.beta*f.avg) + float64((1-f.beta)*loss)
 	smooth := f.avg / (1 - math.Pow(f.beta, float64(i+1)))
 	f.lrs = append(f.lrs, lr)
 	f.losses = append(f.losses, loss)

@@ -529,6 +529,10 @@ func (b box) clone() box {
 	return c
 }
 
+// Sums of products are written float64(a*b) + c so that the compiler
+// cannot fuse them into FMAs, which would make the importances differ
+// between platforms (callbacks/schedule.go explains).
+//
 // varianceFractions returns, for every feature, the variance of the
 // tree's marginal prediction over that feature divided by the variance of
 // its prediction over the whole space (uniform over the unit box and
@@ -547,12 +551,12 @@ func (t *regressionTree) varianceFractions(feats []feature) ([]float64, bool) {
 			size[i][f] = ls[i].box.measure(f)
 			weight[i] *= size[i][f]
 		}
-		mean += weight[i] * ls[i].value
+		mean += float64(weight[i] * ls[i].value)
 	}
 	variance := 0.0
 	for i := range ls {
 		d := ls[i].value - mean
-		variance += weight[i] * d * d
+		variance += float64(weight[i] * d * d)
 	}
 	if !(variance > 1e-300) {
 		return nil, false
@@ -592,11 +596,11 @@ func (t *regressionTree) varianceFractions(feats []feature) ([]float64, bool) {
 					inside = p.at > b.lo[f] && p.at < b.hi[f]
 				}
 				if inside && size[i][f] > 0 {
-					marginal += ls[i].value * weight[i] / size[i][f]
+					marginal += float64(ls[i].value * weight[i] / size[i][f])
 				}
 			}
 			d := marginal - mean
-			v += p.width * d * d
+			v += float64(p.width * d * d)
 		}
 		fractions[f] = math.Min(v/variance, 1)
 	}
