@@ -59,7 +59,7 @@ func FindLR(ctx context.Context, m *Model, solver G.Solver, train *datasets.Data
 			err = errors.Wrap(rerr, "graph: FindLR: restoring the solver's state")
 		}
 	}()
-	batches := (train.Len() + m.cfg.batchSize - 1) / m.cfg.batchSize
+	batches := (train.Len() + m.BatchSize() - 1) / m.BatchSize()
 	epochs := (finder.Steps() + batches - 1) / batches
 	_, fitErr := Fit(ctx, m, solver, train, WithEpochs(epochs), WithCallbacks(finder))
 	res = finder.Result()

@@ -31,6 +31,7 @@ type Importance struct {
 
 // ParamImportance is one parameter's share of the metric's variance.
 type ParamImportance struct {
+	// Name is the dimension's name.
 	Name string
 	// Importance is the parameter's main-effect variance normalised so
 	// that the importances of a search sum to 1 (Optuna's normalisation).
