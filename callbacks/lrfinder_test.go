@@ -196,3 +196,20 @@ func TestSuggestLR(t *testing.T) {
 		}
 	}
 }
+
+// TestLRFinderBatchAllocatesNothing: recording a batch reuses the curve's
+// buffers.
+func TestLRFinderBatchAllocatesNothing(t *testing.T) {
+	f, err := callbacks.NewLRFinder(callbacks.WithLRFinderSteps(1000), callbacks.WithLRFinderDivergence(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := &fakeTrainer{lr: 0.1, weights: []float64{1}}
+	s := &callbacks.State{Trainer: tr, Logs: callbacks.Logs{callbacks.KeyLoss: 1, callbacks.KeyLR: 0.1}}
+	if err := f.OnTrainBegin(s); err != nil {
+		t.Fatal(err)
+	}
+	if allocs := testing.AllocsPerRun(500, func() { _ = f.OnBatchEnd(s) }); allocs != 0 {
+		t.Errorf("OnBatchEnd allocates %v times per batch", allocs)
+	}
+}

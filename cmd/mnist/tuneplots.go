@@ -13,6 +13,7 @@ import (
 
 	"github.com/pkg/errors"
 	"gonum.org/v1/plot"
+	gonumpalette "gonum.org/v1/plot/palette"
 	"gonum.org/v1/plot/palette/moreland"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
@@ -301,8 +302,8 @@ func position(sc tuning.Scale, p tuning.Params, name string) float64 {
 
 // plotParallel draws the parallel coordinates: one vertical axis per
 // parameter and one for the metric, each trial a line through its values,
-// coloured by its metric (colour bar on the right); pruned trials grey,
-// underneath.
+// coloured by its metric (colour bar on the right, blue the better end);
+// pruned trials grey, underneath.
 func plotParallel(board *tuning.Leaderboard, dims []tuning.Dimension, pts []searchPoint, path string) error {
 	lo, hi := math.Inf(1), math.Inf(-1)
 	for _, pt := range pts {
@@ -311,7 +312,12 @@ func plotParallel(board *tuning.Leaderboard, dims []tuning.Dimension, pts []sear
 	if hi == lo {
 		lo, hi = lo-0.5, hi+0.5
 	}
-	cmap := moreland.SmoothBlueRed()
+	// Blue is better: low values for a minimised metric, high ones for a
+	// maximised one.
+	var cmap gonumpalette.ColorMap = moreland.SmoothBlueRed()
+	if !board.Minimize {
+		cmap = gonumpalette.Reverse(cmap)
+	}
 	cmap.SetMin(lo)
 	cmap.SetMax(hi)
 	p := plot.New()
