@@ -143,6 +143,9 @@ func (l *Leaderboard) Importance(opts ...ImportanceOption) (*Importance, error) 
 	}
 	feats := make([]feature, len(dims))
 	for j, d := range dims {
+		if sc := DimensionScale(d); sc.Choices == nil && !(sc.Hi > sc.Lo) {
+			return nil, errors.Errorf("tuning: importance: dimension %q has no range", d.Name())
+		}
 		feats[j] = newFeature(d)
 	}
 	x := make([][]float64, len(results))
@@ -289,7 +292,8 @@ type Scale struct {
 	Choices []string
 }
 
-// DimensionScale returns the scale of d.
+// DimensionScale returns the scale of d; the zero Scale for a Dimension
+// not built by this package's constructors.
 func DimensionScale(d Dimension) Scale {
 	switch d := d.(type) {
 	case *choice:
@@ -303,7 +307,7 @@ func DimensionScale(d Dimension) Scale {
 	case *intRange:
 		return Scale{Lo: float64(d.lo), Hi: float64(d.hi), Integer: true}
 	}
-	panic(fmt.Sprintf("tuning: dimension type %T", d)) // the set of dimensions is closed
+	return Scale{}
 }
 
 // encode maps a parameter value onto the feature's scale; a continuous
