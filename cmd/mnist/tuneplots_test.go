@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 
+	"gonum.org/v1/plot"
+
 	"github.com/adamant-ml/adamant/tuning"
 )
 
@@ -110,6 +112,36 @@ func TestTunePicturesEndToEnd(t *testing.T) {
 		}
 		if len(pngs) != want {
 			t.Errorf("-plots=%v: %d pictures %v, want %d", plots, len(pngs), pngs, want)
+		}
+	}
+}
+
+func TestTickers(t *testing.T) {
+	labels := func(ticks []plot.Tick) []string {
+		var out []string
+		for _, tk := range ticks {
+			if tk.Label != "" {
+				out = append(out, tk.Label)
+			}
+		}
+		return out
+	}
+	cases := []struct {
+		name   string
+		ticker plot.Ticker
+		lo, hi float64
+		want   []string
+	}{
+		{"eight decades: powers only, printed exactly", decadeTicks{}, 1e-7, 10,
+			[]string{"1e-07", "1e-06", "1e-05", "0.0001", "0.001", "0.01", "0.1", "1", "10"}},
+		{"one decade: 2× and 5× too", decadeTicks{}, 3e-4, 3e-3, []string{"0.0005", "0.001", "0.002"}},
+		{"not a log range", decadeTicks{}, 0, 1, nil},
+		{"counts from below zero: no -0", integerTicks{}, -0.5, 3, []string{"0", "1", "2", "3"}},
+		{"long counts are thinned", integerTicks{}, 1, 40, []string{"5", "10", "15", "20", "25", "30", "35", "40"}},
+	}
+	for _, c := range cases {
+		if got := labels(c.ticker.Ticks(c.lo, c.hi)); !slices.Equal(got, c.want) {
+			t.Errorf("%s: labels %q, want %q", c.name, got, c.want)
 		}
 	}
 }
