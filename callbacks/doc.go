@@ -33,6 +33,9 @@
 //   - EarlyStopping with Keras' semantics.
 //   - History, CSVLogger, ModelCheckpoint, ProgressBar, TerminateOnNaN and
 //     Lambda.
+//   - LRFinder, the learning-rate range test (fastai's lr_find), with its
+//     own LRFinderOption settings; train.FindLR runs it and restores the
+//     model and the solver.
 //
 // Your own schedule is a type that implements Schedule (Start, Step and
 // the Stateful pair, which keeps a resumed run exact), optionally with

@@ -8,7 +8,7 @@ import (
 	"github.com/adamant-ml/adamant/callbacks"
 )
 
-// fit stands in for graph.Fit in these examples: it runs the hooks in the
+// fit stands in for train.Fit in these examples: it runs the hooks in the
 // same order over epochs×batches steps of a model whose batch loss is
 // loss(epoch, batch), with an optimizer at learning rate 0.1, and gives
 // the epoch's mean batch loss as val_loss.

@@ -48,7 +48,7 @@ func (t *fakeTrainer) SaveCheckpoint(path string) error {
 	return nil
 }
 
-// loop drives callbacks like graph.Fit does: train begin, then per epoch
+// loop drives callbacks like train.Fit does: train begin, then per epoch
 // epoch begin, per batch begin/end, epoch end, and train end last. It
 // records the learning rate in force during every batch.
 type loop struct {

@@ -31,6 +31,11 @@
 //     them a callbacks.Trainer to read and set the learning rate, stop,
 //     snapshot or restore weights, and write checkpoints.
 //
+// FindLR runs the learning-rate range test (callbacks.LRFinder) from the
+// model's current weights and gives back weights, solver state and step
+// count unchanged, so training can start from where it was with the
+// suggested rate.
+//
 // Weights and checkpoints use one versioned, checksummed binary format,
 // written atomically. Errors from Gorgonia, including its panics while a
 // graph is built or an op runs, come back as errors naming the layer, input

@@ -21,6 +21,11 @@
 // Leaderboard. The same seed gives the same trials; with a deterministic
 // objective and the same worker count, the same leaderboard.
 //
+// Leaderboard.Importance says which parameters mattered: fANOVA over a
+// seeded random forest of the finished trials (Hutter et al. 2014, as
+// Optuna computes it), log-uniform dimensions on their log scale, choices
+// as categories; DimensionScale tells plots the same scales.
+//
 // The objective usually builds and fits a model with package graph and
 // passes ReportCallback to the fit, so that per-epoch metrics reach the
 // results. To farm trials out to a cluster instead, run each one as its own

@@ -3,6 +3,7 @@
 //	mnist [train] [flags]          train (the default), print one line per epoch
 //	mnist eval -checkpoint FILE    test loss, accuracy and confusion matrix
 //	mnist tune [flags]             grid, random or successive-halving search
+//	mnist lr-find [flags]          learning-rate range test, suggestion and lr_find.png
 //
 // Every command takes -h. Bad flag values exit with status 2 before any work;
 // an interrupted run (Ctrl-C) exits with status 130 after saving a checkpoint.
@@ -24,7 +25,8 @@ import (
 const commandList = `Commands:
   mnist [train] [flags]          train (the default command), print one line per epoch
   mnist eval -checkpoint FILE    test loss, accuracy and confusion matrix of a checkpoint
-  mnist tune [flags]             grid, random or successive-halving search over the training flags
+  mnist tune [flags]             grid, random, TPE, Hyperband or ASHA search over the training flags
+  mnist lr-find [flags]          learning-rate range test: suggested learning rate and lr_find.png
 
 mnist COMMAND -h lists a command's flags.
 `
@@ -53,11 +55,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = cmdEval(ctx, rest, stdout, stderr)
 	case "tune":
 		err = cmdTune(ctx, rest, stdout, stderr)
+	case "lr-find":
+		err = cmdLRFind(ctx, rest, stdout, stderr)
 	case "help":
 		fmt.Fprint(stdout, commandList)
 		return 0
 	default:
-		fmt.Fprintf(stderr, "mnist: unknown command %q (want train, eval or tune)\n", cmd)
+		fmt.Fprintf(stderr, "mnist: unknown command %q (want train, eval, tune or lr-find)\n", cmd)
 		return 2
 	}
 	var ue *usageError

@@ -151,16 +151,20 @@ func plotTuning(board *tuning.Leaderboard, metric, path string) error {
 	return savePNG(p, path)
 }
 
-// savePNG renders p at 16×10 cm and writes it atomically. gonum/plot
-// panics on data it cannot draw; that becomes an error naming the file.
-func savePNG(p *plot.Plot, path string) (err error) {
+// savePNG renders p at 16×10 cm and writes it atomically.
+func savePNG(p *plot.Plot, path string) error { return saveDrawing(path, p.Draw) }
+
+// saveDrawing renders draw onto a 16×10 cm canvas and writes it
+// atomically. gonum/plot panics on data it cannot draw; that becomes an
+// error naming the file.
+func saveDrawing(path string, drawTo func(draw.Canvas)) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = errors.Errorf("drawing %s: %v", path, r)
 		}
 	}()
 	c := vgimg.PngCanvas{Canvas: vgimg.New(16*vg.Centimeter, 10*vg.Centimeter)}
-	p.Draw(draw.New(c))
+	drawTo(draw.New(c))
 	return atomicfile.Write(path, func(w io.Writer) error {
 		_, err := c.WriteTo(w)
 		return err

@@ -156,6 +156,7 @@ func cmdTune(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	if board != nil {
 		fmt.Fprintln(stdout, board.String())
+		reportSearch(board, space, c.Out, c.Plots, stdout, stderr)
 		if err := atomicfile.Write(filepath.Join(c.Out, "leaderboard.csv"), board.WriteCSV); err != nil {
 			return err
 		}
