@@ -123,3 +123,33 @@ func ExampleModel_TrainStep() {
 	// loss fell below a tenth: true
 	// correct: 30 of 30
 }
+
+// A model of stock layers is rebuilt from its file alone: the file
+// describes the layers, input shape, dtype, batch sizes, seed and loss.
+func ExampleLoad() {
+	m, err := graph.New(layers.Sequential(layers.Dense(8), layers.ReLU(), layers.Dense(3)),
+		graph.WithInputShape(4), graph.WithSeed(5))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer m.Close()
+	dir, _ := os.MkdirTemp("", "load")
+	defer os.RemoveAll(dir)
+	path := filepath.Join(dir, "model.weights")
+	if err := m.SaveWeights(path); err != nil {
+		fmt.Println(err)
+		return
+	}
+	loaded, err := graph.Load(path)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer loaded.Close()
+	a, _ := m.Evaluate(context.Background(), clusters(90))
+	b, _ := loaded.Evaluate(context.Background(), clusters(90))
+	fmt.Println(loaded.InputShape(), loaded.NumParams(), "parameters; same metrics:", a == b)
+	// Output:
+	// [4] 67 parameters; same metrics: true
+}
