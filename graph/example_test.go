@@ -3,7 +3,6 @@ package graph_test
 import (
 	"context"
 	"fmt"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 
@@ -13,23 +12,6 @@ import (
 	"github.com/adamant-ml/adamant/solvers"
 )
 
-// clusters is a toy dataset: three Gaussian blobs in four dimensions.
-func clusters(n int) *datasets.Dataset {
-	rng := rand.New(rand.NewPCG(1, 2))
-	ds := &datasets.Dataset{Name: "clusters", ExampleShape: []int{4}, Classes: 3}
-	for i := 0; i < n; i++ {
-		c := i % 3
-		ds.Labels = append(ds.Labels, c)
-		for j := 0; j < 4; j++ {
-			v := rng.NormFloat64()
-			if j == c {
-				v += 3
-			}
-			ds.X32 = append(ds.X32, float32(v))
-		}
-	}
-	return ds
-}
 
 // A model is a layer (usually a Sequential) compiled for a batch size;
 // its parameters are named after their layers.
@@ -82,8 +64,8 @@ func ExampleModel_SaveWeights() {
 		fmt.Println(err)
 		return
 	}
-	mA, _ := a.Evaluate(context.Background(), clusters(90))
-	mB, _ := b.Evaluate(context.Background(), clusters(90))
+	mA, _ := a.Evaluate(context.Background(), datasets.Blobs(90, 1))
+	mB, _ := b.Evaluate(context.Background(), datasets.Blobs(90, 1))
 	fmt.Println("same predictions:", mA == mB)
 	// Output:
 	// same predictions: true
@@ -107,7 +89,7 @@ func ExampleModel_TrainStep() {
 		fmt.Println(err)
 		return
 	}
-	data := clusters(30)
+	data := datasets.Blobs(30, 1)
 	batch := &datasets.Batch{X32: data.X32, Labels: data.Labels, Size: data.Len()}
 	first, _ := model.TrainStep(adam, batch)
 	var last graph.StepResult
@@ -147,8 +129,8 @@ func ExampleLoad() {
 		return
 	}
 	defer loaded.Close()
-	a, _ := m.Evaluate(context.Background(), clusters(90))
-	b, _ := loaded.Evaluate(context.Background(), clusters(90))
+	a, _ := m.Evaluate(context.Background(), datasets.Blobs(90, 1))
+	b, _ := loaded.Evaluate(context.Background(), datasets.Blobs(90, 1))
 	fmt.Println(loaded.InputShape(), loaded.NumParams(), "parameters; same metrics:", a == b)
 	// Output:
 	// [4] 67 parameters; same metrics: true

@@ -3,7 +3,6 @@ package train_test
 import (
 	"context"
 	"fmt"
-	"math/rand/v2"
 
 	"github.com/adamant-ml/adamant/callbacks"
 	"github.com/adamant-ml/adamant/datasets"
@@ -13,23 +12,6 @@ import (
 	"github.com/adamant-ml/adamant/train"
 )
 
-// clusters is a toy dataset: three Gaussian blobs in four dimensions.
-func clusters(n int) *datasets.Dataset {
-	rng := rand.New(rand.NewPCG(1, 2))
-	ds := &datasets.Dataset{Name: "clusters", ExampleShape: []int{4}, Classes: 3}
-	for i := 0; i < n; i++ {
-		c := i % 3
-		ds.Labels = append(ds.Labels, c)
-		for j := 0; j < 4; j++ {
-			v := rng.NormFloat64()
-			if j == c {
-				v += 3
-			}
-			ds.X32 = append(ds.X32, float32(v))
-		}
-	}
-	return ds
-}
 
 // Fit trains with callbacks and returns the History, as Keras' fit does.
 func ExampleFit() {
@@ -52,7 +34,7 @@ func ExampleFit() {
 		fmt.Println(err)
 		return
 	}
-	hist, err := train.Fit(context.Background(), model, adam, clusters(600),
+	hist, err := train.Fit(context.Background(), model, adam, datasets.Blobs(600, 1),
 		train.WithEpochs(5), train.WithValidationSplit(0.2), train.WithCallbacks(cosine))
 	if err != nil {
 		fmt.Println(err)
@@ -121,7 +103,7 @@ func ExampleFit_gradientNorms() {
 		fmt.Println(err)
 		return
 	}
-	hist, err := train.Fit(context.Background(), model, adam, clusters(600),
+	hist, err := train.Fit(context.Background(), model, adam, datasets.Blobs(600, 1),
 		train.WithEpochs(6), train.WithCallbacks(&GradNormMonitor{}))
 	if err != nil {
 		fmt.Println(err)
