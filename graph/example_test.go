@@ -12,7 +12,6 @@ import (
 	"github.com/adamant-ml/adamant/solvers"
 )
 
-
 // A model is a layer (usually a Sequential) compiled for a batch size;
 // its parameters are named after their layers.
 func ExampleNew() {

@@ -12,7 +12,6 @@ import (
 	"github.com/adamant-ml/adamant/train"
 )
 
-
 // Fit trains with callbacks and returns the History, as Keras' fit does.
 func ExampleFit() {
 	model, err := graph.New(
