@@ -3,6 +3,8 @@ package train_test
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 
 	"github.com/adamant-ml/adamant/callbacks"
 	"github.com/adamant-ml/adamant/datasets"
@@ -121,4 +123,44 @@ func ExampleFit_gradientNorms() {
 	// recorded epochs: 6 6
 	// mean norm fell from the first to the last epoch: true
 	// peak ≥ mean in every epoch: true
+}
+
+// A checkpoint alone continues a run: graph.Load declares the model from
+// it, WithResume restores the weights, Adam's state (its settings too), the
+// loop's position and the callbacks' states; only the callbacks are given
+// again, in the same order.
+func ExampleWithResume() {
+	dir, _ := os.MkdirTemp("", "resume")
+	defer os.RemoveAll(dir)
+	ckpt := filepath.Join(dir, "last.ckpt")
+	saveLast := callbacks.Lambda{EpochEnd: func(s *callbacks.State) error { return s.Trainer.SaveCheckpoint(ckpt) }}
+
+	model, _ := graph.New(layers.Sequential(layers.Dense(16), layers.ReLU(), layers.Dense(3)),
+		graph.WithInputShape(4), graph.WithTrainBatchSize(32))
+	adam, _ := solvers.NewAdam(solvers.WithLearnRate(1e-2))
+	if _, err := train.Fit(context.Background(), model, adam, datasets.Blobs(300, 1),
+		train.WithEpochs(2), train.WithCallbacks(saveLast)); err != nil {
+		fmt.Println(err)
+		return
+	}
+	model.Close()
+
+	again, err := graph.Load(ckpt)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer again.Close()
+	fresh, _ := solvers.NewAdam() // the checkpoint brings back lr 1e-2
+	hist, err := train.Fit(context.Background(), again, fresh, datasets.Blobs(300, 1),
+		train.WithEpochs(4), train.WithResume(ckpt), train.WithCallbacks(saveLast))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println("epochs in the history:", hist.Epoch)
+	fmt.Println("learning rate:", fresh.LearningRate())
+	// Output:
+	// epochs in the history: [0 1 2 3]
+	// learning rate: 0.01
 }
