@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"math"
 	"os"
@@ -125,7 +126,7 @@ func runDirState(t *testing.T, dir string) string {
 		if err != nil {
 			t.Fatal(err)
 		}
-		b.WriteString(e.Name() + " " + info.ModTime().String() + " " + string(rune(info.Size())) + "\n")
+		fmt.Fprintf(&b, "%s %v %d\n", e.Name(), info.ModTime(), info.Size())
 	}
 	return b.String()
 }
