@@ -73,8 +73,8 @@ func cmdTune(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err := c.validate(); err != nil {
 		return err
 	}
-	if c.Resume != "" || c.ResumeForce {
-		return usagef("-resume and -resume-force do not apply to tune: rerun the same command with the same -out to resume a search")
+	if c.Resume != "" {
+		return usagef("-resume does not apply to tune: rerun the same command with the same -out to resume a search")
 	}
 	space, err := tuning.ParseSpace(t.space)
 	if err != nil {
