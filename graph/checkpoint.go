@@ -25,7 +25,8 @@ import (
 //
 // A weights file has one section, "weights": a uint32 count, then per
 // parameter its name (uint16 length + bytes), dtype (1 float32, 2 float64),
-// rank (uint8), dims (uint32 each) and the values. A training checkpoint
+// rank (uint8), dims (uint32 each) and the values. A "model" section (JSON,
+// see Load) follows when the model's layers describe themselves. A training checkpoint
 // (train.Fit's) adds its own sections after the weights: "solver", "loop"
 // and one "callback/N/name" per stateful callback.
 const (
@@ -261,13 +262,12 @@ type Section struct {
 }
 
 // SaveCheckpoint atomically writes the model's weights followed by the
-// given sections, in order, in the weights file format: LoadWeights reads
-// such a file, and ReadCheckpoint returns the sections. A section may not be
-// named "weights".
+// given sections, in order, in the weights file format: LoadWeights and
+// Load read such a file, and ReadCheckpoint returns the sections. A section
+// may not be named "weights" or "model" (the model's description).
 func (m *Model) SaveCheckpoint(path string, sections ...Section) error {
-	secs := make([]section, 0, len(sections)+1)
-	secs = append(secs, section{sectionWeights, encodeWeights(m.params.List())})
-	seen := map[string]bool{sectionWeights: true}
+	secs := m.fileSections(len(sections))
+	seen := map[string]bool{sectionWeights: true, sectionModel: true}
 	for _, s := range sections {
 		if seen[s.Name] {
 			return errors.Errorf("graph: checkpoint %s: section %q given twice (or named like the weights)", path, s.Name)
@@ -323,9 +323,22 @@ func (m *Model) LoadWeightsFrom(c *Checkpoint) error {
 }
 
 // SaveWeights atomically writes the model's weights to path in adamant's
-// versioned, checksummed format (names, dtypes, shapes and values).
+// versioned, checksummed format (names, dtypes, shapes and values), with
+// the model's description when its layers give one, so that Load rebuilds
+// the model from the file alone.
 func (m *Model) SaveWeights(path string) error {
-	return writeSections(path, []section{{sectionWeights, encodeWeights(m.params.List())}})
+	return writeSections(path, m.fileSections(0))
+}
+
+// fileSections starts every file the model writes: its weights, then its
+// description when it has one (see Load).
+func (m *Model) fileSections(extra int) []section {
+	secs := make([]section, 0, extra+2)
+	secs = append(secs, section{sectionWeights, encodeWeights(m.params.List())})
+	if m.description != nil {
+		secs = append(secs, section{sectionModel, m.description})
+	}
+	return secs
 }
 
 // LoadWeights reads weights saved by SaveWeights (or the weights of a

@@ -37,7 +37,9 @@
 // suggested rate.
 //
 // Weights and checkpoints use one versioned, checksummed binary format,
-// written atomically. Errors from Gorgonia, including its panics while a
+// written atomically. A file also describes the model when its layers
+// describe themselves (every stock layer does; see layers.Specifier), and
+// Load then rebuilds the model from the file alone. Errors from Gorgonia, including its panics while a
 // graph is built or an op runs, come back as errors naming the layer, input
 // or parameter.
 package graph

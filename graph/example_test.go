@@ -3,7 +3,6 @@ package graph_test
 import (
 	"context"
 	"fmt"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 
@@ -12,24 +11,6 @@ import (
 	"github.com/adamant-ml/adamant/layers"
 	"github.com/adamant-ml/adamant/solvers"
 )
-
-// clusters is a toy dataset: three Gaussian blobs in four dimensions.
-func clusters(n int) *datasets.Dataset {
-	rng := rand.New(rand.NewPCG(1, 2))
-	ds := &datasets.Dataset{Name: "clusters", ExampleShape: []int{4}, Classes: 3}
-	for i := 0; i < n; i++ {
-		c := i % 3
-		ds.Labels = append(ds.Labels, c)
-		for j := 0; j < 4; j++ {
-			v := rng.NormFloat64()
-			if j == c {
-				v += 3
-			}
-			ds.X32 = append(ds.X32, float32(v))
-		}
-	}
-	return ds
-}
 
 // A model is a layer (usually a Sequential) compiled for a batch size;
 // its parameters are named after their layers.
@@ -82,8 +63,8 @@ func ExampleModel_SaveWeights() {
 		fmt.Println(err)
 		return
 	}
-	mA, _ := a.Evaluate(context.Background(), clusters(90))
-	mB, _ := b.Evaluate(context.Background(), clusters(90))
+	mA, _ := a.Evaluate(context.Background(), datasets.Blobs(90, 1))
+	mB, _ := b.Evaluate(context.Background(), datasets.Blobs(90, 1))
 	fmt.Println("same predictions:", mA == mB)
 	// Output:
 	// same predictions: true
@@ -107,7 +88,7 @@ func ExampleModel_TrainStep() {
 		fmt.Println(err)
 		return
 	}
-	data := clusters(30)
+	data := datasets.Blobs(30, 1)
 	batch := &datasets.Batch{X32: data.X32, Labels: data.Labels, Size: data.Len()}
 	first, _ := model.TrainStep(adam, batch)
 	var last graph.StepResult
@@ -122,4 +103,34 @@ func ExampleModel_TrainStep() {
 	// Output:
 	// loss fell below a tenth: true
 	// correct: 30 of 30
+}
+
+// A model of stock layers is rebuilt from its file alone: the file
+// describes the layers, input shape, dtype, batch sizes, seed and loss.
+func ExampleLoad() {
+	m, err := graph.New(layers.Sequential(layers.Dense(8), layers.ReLU(), layers.Dense(3)),
+		graph.WithInputShape(4), graph.WithSeed(5))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer m.Close()
+	dir, _ := os.MkdirTemp("", "load")
+	defer os.RemoveAll(dir)
+	path := filepath.Join(dir, "model.weights")
+	if err := m.SaveWeights(path); err != nil {
+		fmt.Println(err)
+		return
+	}
+	loaded, err := graph.Load(path)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer loaded.Close()
+	a, _ := m.Evaluate(context.Background(), datasets.Blobs(90, 1))
+	b, _ := loaded.Evaluate(context.Background(), datasets.Blobs(90, 1))
+	fmt.Println(loaded.InputShape(), loaded.NumParams(), "parameters; same metrics:", a == b)
+	// Output:
+	// [4] 67 parameters; same metrics: true
 }

@@ -30,6 +30,9 @@ type Model struct {
 	// step counts the training runs; it seeds per-step randomness such as
 	// dropout masks, so a resumed run draws the same masks.
 	step int64
+	// description is the "model" section of the files the model writes,
+	// nil when a layer cannot describe itself.
+	description []byte
 }
 
 // program is one compiled graph with its preallocated, bound inputs.
@@ -76,6 +79,7 @@ func New(model layers.Layer, opts ...Option) (*Model, error) {
 	if m.infer, err = m.build(model, false, cfg.evalBatchSize); err != nil {
 		return nil, errors.Wrap(err, "graph: building the inference program")
 	}
+	m.description = describeModel(model, cfg)
 	return m, nil
 }
 

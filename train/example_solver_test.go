@@ -10,6 +10,7 @@ import (
 	G "gorgonia.org/gorgonia"
 
 	"github.com/adamant-ml/adamant/callbacks"
+	"github.com/adamant-ml/adamant/datasets"
 	"github.com/adamant-ml/adamant/graph"
 	"github.com/adamant-ml/adamant/layers"
 	"github.com/adamant-ml/adamant/train"
@@ -95,7 +96,7 @@ func ExampleSolver_momentumSGD() {
 		fmt.Println(err)
 		return
 	}
-	hist, err := train.Fit(context.Background(), model, sgd, clusters(600),
+	hist, err := train.Fit(context.Background(), model, sgd, datasets.Blobs(600, 1),
 		train.WithEpochs(6), train.WithValidationSplit(0.2), train.WithCallbacks(halve))
 	if err != nil {
 		fmt.Println(err)

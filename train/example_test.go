@@ -3,7 +3,8 @@ package train_test
 import (
 	"context"
 	"fmt"
-	"math/rand/v2"
+	"os"
+	"path/filepath"
 
 	"github.com/adamant-ml/adamant/callbacks"
 	"github.com/adamant-ml/adamant/datasets"
@@ -12,24 +13,6 @@ import (
 	"github.com/adamant-ml/adamant/solvers"
 	"github.com/adamant-ml/adamant/train"
 )
-
-// clusters is a toy dataset: three Gaussian blobs in four dimensions.
-func clusters(n int) *datasets.Dataset {
-	rng := rand.New(rand.NewPCG(1, 2))
-	ds := &datasets.Dataset{Name: "clusters", ExampleShape: []int{4}, Classes: 3}
-	for i := 0; i < n; i++ {
-		c := i % 3
-		ds.Labels = append(ds.Labels, c)
-		for j := 0; j < 4; j++ {
-			v := rng.NormFloat64()
-			if j == c {
-				v += 3
-			}
-			ds.X32 = append(ds.X32, float32(v))
-		}
-	}
-	return ds
-}
 
 // Fit trains with callbacks and returns the History, as Keras' fit does.
 func ExampleFit() {
@@ -52,7 +35,7 @@ func ExampleFit() {
 		fmt.Println(err)
 		return
 	}
-	hist, err := train.Fit(context.Background(), model, adam, clusters(600),
+	hist, err := train.Fit(context.Background(), model, adam, datasets.Blobs(600, 1),
 		train.WithEpochs(5), train.WithValidationSplit(0.2), train.WithCallbacks(cosine))
 	if err != nil {
 		fmt.Println(err)
@@ -121,7 +104,7 @@ func ExampleFit_gradientNorms() {
 		fmt.Println(err)
 		return
 	}
-	hist, err := train.Fit(context.Background(), model, adam, clusters(600),
+	hist, err := train.Fit(context.Background(), model, adam, datasets.Blobs(600, 1),
 		train.WithEpochs(6), train.WithCallbacks(&GradNormMonitor{}))
 	if err != nil {
 		fmt.Println(err)
@@ -140,4 +123,44 @@ func ExampleFit_gradientNorms() {
 	// recorded epochs: 6 6
 	// mean norm fell from the first to the last epoch: true
 	// peak ≥ mean in every epoch: true
+}
+
+// A checkpoint alone continues a run: graph.Load declares the model from
+// it, WithResume restores the weights, Adam's state (its settings too), the
+// loop's position and the callbacks' states; only the callbacks are given
+// again, in the same order.
+func ExampleWithResume() {
+	dir, _ := os.MkdirTemp("", "resume")
+	defer os.RemoveAll(dir)
+	ckpt := filepath.Join(dir, "last.ckpt")
+	saveLast := callbacks.Lambda{EpochEnd: func(s *callbacks.State) error { return s.Trainer.SaveCheckpoint(ckpt) }}
+
+	model, _ := graph.New(layers.Sequential(layers.Dense(16), layers.ReLU(), layers.Dense(3)),
+		graph.WithInputShape(4), graph.WithTrainBatchSize(32))
+	adam, _ := solvers.NewAdam(solvers.WithLearnRate(1e-2))
+	if _, err := train.Fit(context.Background(), model, adam, datasets.Blobs(300, 1),
+		train.WithEpochs(2), train.WithCallbacks(saveLast)); err != nil {
+		fmt.Println(err)
+		return
+	}
+	model.Close()
+
+	again, err := graph.Load(ckpt)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer again.Close()
+	fresh, _ := solvers.NewAdam() // the checkpoint brings back lr 1e-2
+	hist, err := train.Fit(context.Background(), again, fresh, datasets.Blobs(300, 1),
+		train.WithEpochs(4), train.WithResume(ckpt), train.WithCallbacks(saveLast))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println("epochs in the history:", hist.Epoch)
+	fmt.Println("learning rate:", fresh.LearningRate())
+	// Output:
+	// epochs in the history: [0 1 2 3]
+	// learning rate: 0.01
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/adamant-ml/adamant/callbacks"
+	"github.com/adamant-ml/adamant/datasets"
 	"github.com/adamant-ml/adamant/graph"
 	"github.com/adamant-ml/adamant/layers"
 	"github.com/adamant-ml/adamant/solvers"
@@ -28,7 +29,7 @@ func ExampleFindLR() {
 		fmt.Println(err)
 		return
 	}
-	res, err := train.FindLR(context.Background(), model, adam, clusters(600),
+	res, err := train.FindLR(context.Background(), model, adam, datasets.Blobs(600, 1),
 		callbacks.WithLRFinderRange(1e-4, 1), callbacks.WithLRFinderSteps(100))
 	if err != nil {
 		fmt.Println(err)
@@ -39,6 +40,6 @@ func ExampleFindLR() {
 	fmt.Println("steps the model kept:", model.Steps(), "learning rate:", adam.LearningRate())
 	// Output:
 	// stopped: completed
-	// suggestion 0.039 after 100 batches
+	// suggestion 0.051 after 100 batches
 	// steps the model kept: 0 learning rate: 0.001
 }

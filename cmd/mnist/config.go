@@ -221,7 +221,7 @@ func registerTrainFlags(fs *flag.FlagSet, c *config) []flagGroup {
 
 	fs.StringVar(&c.Out, "out", c.Out, "run directory (default runs/<command>-<time>)")
 	fs.StringVar(&c.Resume, "resume", c.Resume, "resume from a checkpoint written by a previous run (its last.ckpt), with the run's own settings; flags given may change only -epochs, -out, -progress, -plots, -threads, -data, -test-limit and early stopping's thresholds")
-	fs.BoolVar(&c.ResumeForce, "resume-force", c.ResumeForce, "with -resume: let any flag override the checkpoint's settings, even one that changes the run's trajectory (model, data subset, batch size, seed, optimizer, schedule)")
+	fs.BoolVar(&c.ResumeForce, "resume-force", c.ResumeForce, "with -resume: let flags override the checkpoint's settings even where that changes the run's trajectory (model, data subset, batch size, seed, -lr, schedule); Adam's other settings come back with its saved state and cannot change")
 	fs.StringVar(&c.Progress, "progress", c.Progress, "progress display: auto (bar on a terminal), bar, plain or none")
 	fs.BoolVar(&c.Plots, "plots", c.Plots, "write PNG plots of loss, accuracy and learning rate")
 	fs.StringVar(&c.CPUProfile, "cpuprofile", c.CPUProfile, "write a pprof CPU profile of training to this file")

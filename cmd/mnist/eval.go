@@ -17,7 +17,7 @@ import (
 // carries (or, for an older checkpoint, the config.json beside it).
 func cmdEval(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("eval", stderr)
-	checkpoint := fs.String("checkpoint", "", "checkpoint to evaluate (best.ckpt or last.ckpt of a run directory)")
+	checkpoint := fs.String("checkpoint", "", "checkpoint to evaluate (a run's best.ckpt or last.ckpt, anywhere: it carries its run's settings)")
 	cfgPath := fs.String("config", "", "a run's config.json to rebuild the model from (default: the settings inside the checkpoint, else the config.json next to it)")
 	data := fs.String("data", "", "MNIST directory (default: as for train)")
 	testLimit := fs.Int("test-limit", 0, "use only the first N test images (0: all 10,000)")

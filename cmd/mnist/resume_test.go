@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"math"
 	"os"
@@ -72,7 +73,7 @@ func requireSameModelWeights(t *testing.T, a, b *graph.Model) {
 func TestCheckpointAloneResumesAndEvaluates(t *testing.T) {
 	straight, first, away := t.TempDir(), t.TempDir(), t.TempDir()
 	want := trainRun(t, append([]string{"-epochs", "3", "-out", straight}, firstRun...)...)
-	trainRun(t, append([]string{"-epochs", "2", "-out", first}, firstRun...)...)
+	firstOut := trainRun(t, append([]string{"-epochs", "2", "-out", first}, firstRun...)...)
 	moved := filepath.Join(away, "copy.ckpt")
 	b, err := os.ReadFile(filepath.Join(first, lastFile))
 	if err != nil {
@@ -104,10 +105,11 @@ func TestCheckpointAloneResumesAndEvaluates(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("eval of a lone checkpoint: exit %d\n%s", code, evalErr)
 	}
-	// The moved checkpoint is of epoch 2; the straight run's epoch 2 is not
-	// printed with its test metrics, so compare with a rebuilt evaluation.
-	if !strings.Contains(evalOut, "confusion matrix") || metricLine(t, evalOut, "test_accuracy")["test_accuracy"] < 0.8 {
-		t.Errorf("eval of a lone checkpoint:\n%s", evalOut)
+	// The copy is the first run's last.ckpt: eval must report what that run
+	// reported for its test set.
+	w, g := metricLine(t, firstOut, "test_accuracy"), metricLine(t, evalOut, "test_accuracy")
+	if !strings.Contains(evalOut, "confusion matrix") || w["test_accuracy"] != g["test_accuracy"] || w["test_loss"] != g["test_loss"] {
+		t.Errorf("eval of the lone checkpoint: %v, the run that wrote it reported %v\n%s", g, w, evalOut)
 	}
 }
 
@@ -125,7 +127,7 @@ func runDirState(t *testing.T, dir string) string {
 		if err != nil {
 			t.Fatal(err)
 		}
-		b.WriteString(e.Name() + " " + info.ModTime().String() + " " + string(rune(info.Size())) + "\n")
+		fmt.Fprintf(&b, "%s %v %d\n", e.Name(), info.ModTime(), info.Size())
 	}
 	return b.String()
 }
@@ -300,4 +302,47 @@ func TestResumeMidEpochReportsTheUninterruptedNumbers(t *testing.T) {
 		t.Errorf("history.csv differs:\nuninterrupted\n%s\nresumed\n%s", w, g)
 	}
 	requireSameModelWeights(t, loadCheckpointModel(t, filepath.Join(straight, lastFile)), loadCheckpointModel(t, filepath.Join(split, lastFile)))
+}
+
+// TestCheckpointWithoutSettings: a checkpoint written before checkpoints
+// carried their run's settings resumes and evaluates with the config.json
+// beside it; with none, the messages say what is missing and what to do.
+func TestCheckpointWithoutSettings(t *testing.T) {
+	dir := t.TempDir()
+	trainRun(t, append([]string{"-epochs", "1", "-out", dir}, firstRun...)...)
+	// Rewrite last.ckpt as an older version wrote it: without runSection.
+	last := filepath.Join(dir, lastFile)
+	ck, err := graph.ReadCheckpoint(last)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := loadCheckpointModel(t, last)
+	var secs []graph.Section
+	for _, name := range ck.SectionNames() {
+		if name != "weights" && name != "model" && name != runSection {
+			data, _ := ck.Section(name)
+			secs = append(secs, graph.Section{Name: name, Data: data})
+		}
+	}
+	if err := m.SaveCheckpoint(last, secs...); err != nil {
+		t.Fatal(err)
+	}
+	if _, stderr, code := runBinary(t, "eval", "-checkpoint", last, "-test-limit", "300"); code != 0 {
+		t.Fatalf("eval with config.json beside an old checkpoint: exit %d\n%s", code, stderr)
+	}
+	out := trainRun(t, "-resume", last, "-epochs", "2")
+	if !strings.Contains(out, "epoch=2 ") {
+		t.Errorf("resume of an old checkpoint with its config.json:\n%s", out)
+	}
+
+	lone := filepath.Join(t.TempDir(), "old.ckpt")
+	if err := m.SaveCheckpoint(lone, secs...); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"eval", "-checkpoint", lone}, {"train", "-resume", lone, "-epochs", "3"}} {
+		_, stderr, code := runBinary(t, args...)
+		if code != 2 || !strings.Contains(stderr, "carries no run settings") {
+			t.Errorf("%v: exit %d, want 2 saying the checkpoint carries no settings:\n%s", args, code, stderr)
+		}
+	}
 }
