@@ -33,6 +33,10 @@
 //   - EarlyStopping with Keras' semantics.
 //   - History, CSVLogger, ModelCheckpoint, ProgressBar, TerminateOnNaN and
 //     Lambda.
+//   - TensorBoard, writing TensorFlow event files (TF2 scalar summaries in
+//     TFRecord framing, encoded by hand in tfevent.go) that TensorBoard and
+//     Katib's TensorFlowEvent collector read; it takes its own option type,
+//     TensorBoardOption.
 //
 // Settings are functional options shared by every constructor (WithMonitor,
 // WithPatience, ...); an invalid value, or an option given to a callback it
