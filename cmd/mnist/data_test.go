@@ -1,0 +1,267 @@
+package main
+
+import (
+	"bytes"
+	bin "encoding/binary"
+	"encoding/json"
+	"fmt"
+	"image"
+	"image/color"
+	"image/png"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/adamant-ml/adamant/datasets"
+)
+
+// writeStripes writes an image folder of 8×8 grey PNGs: class "horizontal"
+// has bright rows, "vertical" bright columns, "dots" a bright centre, each
+// image with its own noise.
+func writeStripes(t *testing.T, root string, perClass int, seed uint64) {
+	t.Helper()
+	rng := rand.New(rand.NewPCG(seed, 7))
+	for _, class := range []string{"vertical", "horizontal", "dots"} {
+		dir := filepath.Join(root, class)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		for i := range perClass {
+			img := image.NewGray(image.Rect(0, 0, 8, 8))
+			for y := range 8 {
+				for x := range 8 {
+					on := map[string]bool{"horizontal": y%2 == 0, "vertical": x%2 == 0, "dots": x >= 3 && x <= 4 && y >= 3 && y <= 4}[class]
+					v := 40 + rng.IntN(40)
+					if on {
+						v += 150
+					}
+					img.SetGray(x, y, color.Gray{Y: uint8(v)})
+				}
+			}
+			var b bytes.Buffer
+			if err := png.Encode(&b, img); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("%03d.png", i)), b.Bytes(), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}
+
+func readRunConfig(t *testing.T, dir string) config {
+	t.Helper()
+	c, err := readConfig(filepath.Join(dir, configFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// TestImageFolderEndToEnd trains the MLP and the CNN on an image folder
+// the test writes, then evaluates the checkpoint: the model is built for
+// the folder's image shape and class count, and eval agrees with train.
+func TestImageFolderEndToEnd(t *testing.T) {
+	root := t.TempDir()
+	writeStripes(t, filepath.Join(root, "train"), 40, 1)
+	writeStripes(t, filepath.Join(root, "test"), 10, 2)
+	for _, model := range []string{"mlp", "cnn"} {
+		t.Run(model, func(t *testing.T) {
+			out, tb := filepath.Join(t.TempDir(), "run"), filepath.Join(t.TempDir(), "tb")
+			stdout, stderr, code := runBinary(t, "train", "-data-format", "images", "-data", filepath.Join(root, "train"),
+				"-test-data", filepath.Join(root, "test"), "-model", model, "-hidden", "16", "-epochs", "6", "-lr", "0.01",
+				"-batch-size", "16", "-val-fraction", "0.2", "-progress", "none", "-plots=false", "-out", out, "-tensorboard", tb)
+			if code != 0 {
+				t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
+			}
+			final := metricLine(t, stdout, "test_accuracy")
+			if final["test_accuracy"] < 0.9 {
+				t.Errorf("test accuracy %v on three striped classes, want ≥ 0.9\n%s", final["test_accuracy"], stdout)
+			}
+			c := readRunConfig(t, out)
+			if !slices.Equal(c.InputShape, []int{1, 8, 8}) || c.Classes != 3 || !slices.Equal(c.ClassNames, []string{"dots", "horizontal", "vertical"}) {
+				t.Fatalf("config.json: input %v, %d classes %q", c.InputShape, c.Classes, c.ClassNames)
+			}
+			events, _ := filepath.Glob(filepath.Join(tb, "events.out.tfevents.*"))
+			if len(events) != 1 {
+				t.Errorf("TensorBoard directory holds %v, want one event file", events)
+			}
+			evalOut, evalErr, code := runBinary(t, "eval", "-checkpoint", filepath.Join(out, lastFile))
+			if code != 0 {
+				t.Fatalf("eval: exit %d\n%s", code, evalErr)
+			}
+			if got := metricLine(t, evalOut, "test_accuracy"); got["test_accuracy"] != final["test_accuracy"] || got["test_loss"] != final["test_loss"] {
+				t.Errorf("eval %v, train %v", got, final)
+			}
+			if !strings.Contains(evalOut, "0=dots 1=horizontal 2=vertical") {
+				t.Errorf("eval does not name the classes:\n%s", evalOut)
+			}
+		})
+	}
+}
+
+// writeBlobsCSV writes a three-class table: the class decides the means of
+// two features on very different scales, plus a noise column.
+func writeBlobsCSV(t *testing.T, path string, rows int, seed uint64) {
+	t.Helper()
+	rng := rand.New(rand.NewPCG(seed, 3))
+	var b strings.Builder
+	b.WriteString("height_mm,species,weight_kg,noise\n")
+	names := []string{"setosa", "versicolor", "virginica"}
+	for range rows {
+		k := rng.IntN(3)
+		fmt.Fprintf(&b, "%.1f,%s,%.4f,%.3f\n", 1000+300*float64(k)+40*rng.NormFloat64(), names[k], 0.01*float64(k)+0.002*rng.NormFloat64(), rng.Float64())
+	}
+	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestCSVEndToEnd trains on a CSV file: the standardisation in config.json
+// is the one of the training split alone, and eval applies it again.
+func TestCSVEndToEnd(t *testing.T) {
+	dir := t.TempDir()
+	train, test := filepath.Join(dir, "train.csv"), filepath.Join(dir, "test.csv")
+	writeBlobsCSV(t, train, 300, 1)
+	writeBlobsCSV(t, test, 90, 2)
+	out := filepath.Join(dir, "run")
+	stdout, stderr, code := runBinary(t, "train", "-data-format", "csv", "-data", train, "-test-data", test, "-label-column", "species",
+		"-hidden", "16", "-epochs", "8", "-lr", "0.01", "-batch-size", "16", "-val-fraction", "0.2", "-progress", "none", "-plots=false", "-out", out)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	final := metricLine(t, stdout, "test_accuracy")
+	if final["test_accuracy"] < 0.9 {
+		t.Errorf("test accuracy %v, want ≥ 0.9\n%s", final["test_accuracy"], stdout)
+	}
+	c := readRunConfig(t, out)
+	if !slices.Equal(c.InputShape, []int{3}) || c.Classes != 3 || c.ClassNames[2] != "virginica" || c.Standardization == nil {
+		t.Fatalf("config.json: input %v, classes %q, standardization %v", c.InputShape, c.ClassNames, c.Standardization)
+	}
+	// The statistics are those of the 240 training rows, not of all 300.
+	all, err := datasets.ReadCSVFile(train, datasets.WithLabelColumn("species"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	trainSplit, _, err := all.Split(0.2, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := datasets.FitStandardization(trainSplit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(c.Standardization.Mean, want.Mean) || !slices.Equal(c.Standardization.Std, want.Std) {
+		t.Errorf("stored standardisation %+v, want the training split's %+v", c.Standardization, want)
+	}
+	whole, _ := datasets.FitStandardization(all)
+	if slices.Equal(c.Standardization.Mean, whole.Mean) {
+		t.Errorf("the standardisation saw the validation rows")
+	}
+	evalOut, evalErr, code := runBinary(t, "eval", "-checkpoint", filepath.Join(out, lastFile))
+	if code != 0 {
+		t.Fatalf("eval: exit %d\n%s", code, evalErr)
+	}
+	if got := metricLine(t, evalOut, "test_accuracy"); got["test_accuracy"] != final["test_accuracy"] || got["test_loss"] != final["test_loss"] {
+		t.Errorf("eval %v, train %v", got, final)
+	}
+}
+
+// TestIDXDirectoryEndToEnd: -data takes an IDX set with MNIST's names but
+// its own image size and classes (as Fashion-MNIST would be used).
+func TestIDXDirectoryEndToEnd(t *testing.T) {
+	dir := t.TempDir()
+	rng := rand.New(rand.NewPCG(5, 5))
+	write := func(name string, magic uint32, dims []uint32, payload []byte) {
+		var b bytes.Buffer
+		bin.Write(&b, bin.BigEndian, magic)
+		bin.Write(&b, bin.BigEndian, dims)
+		b.Write(payload)
+		if err := os.WriteFile(filepath.Join(dir, name), b.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, set := range []struct {
+		prefix string
+		n      int
+	}{{"train", 120}, {"t10k", 30}} {
+		pix, labels := make([]byte, set.n*36), make([]byte, set.n)
+		for i := range labels {
+			labels[i] = byte(rng.IntN(4)) * 3 // classes 0, 3, 6, 9 of 10
+			for p := range 36 {
+				pix[i*36+p] = byte(rng.IntN(50))
+			}
+			pix[i*36+int(labels[i])] = 255 // the class lights one pixel
+		}
+		write(set.prefix+"-images-idx3-ubyte", 0x803, []uint32{uint32(set.n), 6, 6}, pix)
+		write(set.prefix+"-labels-idx1-ubyte", 0x801, []uint32{uint32(set.n)}, labels)
+	}
+	out := filepath.Join(t.TempDir(), "run")
+	stdout, stderr, code := runBinary(t, "train", "-data", dir, "-hidden", "16", "-epochs", "5", "-lr", "0.01", "-batch-size", "16",
+		"-progress", "none", "-plots=false", "-out", out)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	c := readRunConfig(t, out)
+	if !slices.Equal(c.InputShape, []int{1, 6, 6}) || c.Classes != 10 {
+		t.Fatalf("config.json: input %v, %d classes, want [1 6 6] and 10", c.InputShape, c.Classes)
+	}
+	if acc := metricLine(t, stdout, "test_accuracy")["test_accuracy"]; acc < 0.9 {
+		t.Errorf("test accuracy %v, want ≥ 0.9", acc)
+	}
+}
+
+func TestDataFlagErrors(t *testing.T) {
+	dir := t.TempDir()
+	csvPath := filepath.Join(dir, "t.csv")
+	os.WriteFile(csvPath, []byte("x,label\n1,a\n2,b\n"), 0o644)
+	bad := filepath.Join(dir, "bad.csv")
+	os.WriteFile(bad, []byte("x,label\n1,a\nfoo,b\n"), 0o644)
+	tests := []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"-data-format", "parquet"}, 2, "-data-format"},
+		{[]string{"-data-format", "csv", "-test-data", csvPath}, 2, "needs -data"},
+		{[]string{"-data-format", "csv", "-data", csvPath}, 2, "needs -test-data"},
+		{[]string{"-data-format", "csv", "-data", dir, "-test-data", csvPath}, 2, "a directory"},
+		{[]string{"-data-format", "csv", "-data", csvPath, "-test-data", csvPath, "-model", "cnn"}, 2, "-model cnn needs images"},
+		{[]string{"-data-format", "csv", "-data", csvPath, "-test-data", csvPath, "-rotate", "10"}, 2, "need images"},
+		{[]string{"-data-format", "images", "-data", csvPath, "-test-data", dir}, 2, "not a directory"},
+		{[]string{"-image-size", "12y"}, 2, "-image-size"},
+		{[]string{"-color", "sepia"}, 2, "-color"},
+		{[]string{"-tensorboard-batches", "-1"}, 2, "-tensorboard-batches"},
+		{[]string{"-test-data", csvPath}, 2, "does not apply to -data-format idx"},
+		{[]string{"-data-format", "csv", "-data", bad, "-test-data", csvPath, "-out", filepath.Join(dir, "run")}, 1, `line 3, column "x": "foo" is not a number`},
+	}
+	for _, tc := range tests {
+		_, stderr, code := runBinary(t, append([]string{"train"}, tc.args...)...)
+		if code != tc.code || !strings.Contains(stderr, tc.want) {
+			t.Errorf("%v: exit %d, stderr %q; want exit %d and %q", tc.args, code, stderr, tc.code, tc.want)
+		}
+	}
+}
+
+// TestDataConfigIsFlat: the data fields sit at the top level of
+// config.json, next to the other flags.
+func TestDataConfigIsFlat(t *testing.T) {
+	c := defaultConfig()
+	c.InputShape, c.Classes = []int{4}, 2
+	b, err := marshalConfig(&c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"data_format", "test_data", "label_column", "image_size", "color", "tensorboard", "input_shape", "classes"} {
+		if _, ok := m[k]; !ok {
+			t.Errorf("config.json lacks top-level %q", k)
+		}
+	}
+}
