@@ -256,10 +256,11 @@ func (r *resizer) resize(img image.Image, channels, h, w int, dst []float32) {
 	sh, sw := b.Dy(), b.Dx()
 	r.src = slices.Grow(r.src[:0], channels*sh*sw)[:channels*sh*sw]
 	plane := sh * sw
+	at := pixelReader(img)
 	for y := range sh {
 		for x := range sw {
-			c := color.NRGBA64Model.Convert(img.At(b.Min.X+x, b.Min.Y+y)).(color.NRGBA64)
-			R, G, B := float64(c.R)/0xffff, float64(c.G)/0xffff, float64(c.B)/0xffff
+			r16, g16, b16 := at(b.Min.X+x, b.Min.Y+y)
+			R, G, B := float64(r16)/0xffff, float64(g16)/0xffff, float64(b16)/0xffff
 			i := y*sw + x
 			if channels == 1 {
 				r.src[i] = 0.299*R + 0.587*G + 0.114*B
@@ -299,6 +300,34 @@ func (r *resizer) resize(img image.Image, channels, h, w int, dst []float32) {
 				out[y*w+x] = float32(min(max(s, 0), 1))
 			}
 		}
+	}
+}
+
+// pixelReader returns a function giving the non-premultiplied 16-bit
+// colour of a pixel, what color.NRGBA64Model gives, read straight from
+// the pixel arrays of the types PNG and JPEG decode to, so that reading
+// does not box every pixel in an interface.
+func pixelReader(img image.Image) func(x, y int) (r, g, b uint32) {
+	switch m := img.(type) {
+	case *image.Gray:
+		return func(x, y int) (uint32, uint32, uint32) {
+			v := uint32(m.GrayAt(x, y).Y) * 0x101
+			return v, v, v
+		}
+	case *image.NRGBA:
+		return func(x, y int) (uint32, uint32, uint32) {
+			c := m.NRGBAAt(x, y)
+			return uint32(c.R) * 0x101, uint32(c.G) * 0x101, uint32(c.B) * 0x101
+		}
+	case *image.YCbCr:
+		return func(x, y int) (uint32, uint32, uint32) {
+			r, g, b, _ := m.YCbCrAt(x, y).RGBA() // opaque: NRGBA64 is the same
+			return r, g, b
+		}
+	}
+	return func(x, y int) (uint32, uint32, uint32) {
+		c := color.NRGBA64Model.Convert(img.At(x, y)).(color.NRGBA64)
+		return uint32(c.R), uint32(c.G), uint32(c.B)
 	}
 }
 

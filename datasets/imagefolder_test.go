@@ -219,3 +219,42 @@ func TestReadImageFolderErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestPixelReaderFastPaths: the typed readers give what the generic
+// conversion gives, for every pixel type they handle.
+func TestPixelReaderFastPaths(t *testing.T) {
+	r := image.Rect(0, 0, 5, 3)
+	gray, nrgba, ycc := image.NewGray(r), image.NewNRGBA(r), image.NewYCbCr(r, image.YCbCrSubsampleRatio420)
+	for i := range gray.Pix {
+		gray.Pix[i] = uint8(i * 17)
+	}
+	for i := range nrgba.Pix {
+		nrgba.Pix[i] = uint8(i*29 + 3)
+		if i%4 == 3 {
+			nrgba.Pix[i] = 255 // opaque: the generic path is exact there
+		}
+	}
+	for i := range ycc.Y {
+		ycc.Y[i] = uint8(i * 13)
+	}
+	for i := range ycc.Cb {
+		ycc.Cb[i], ycc.Cr[i] = uint8(i*71), uint8(255-i*53)
+	}
+	for _, img := range []image.Image{gray, nrgba, ycc} {
+		fast := pixelReader(img)
+		for y := range 3 {
+			for x := range 5 {
+				c := color.NRGBA64Model.Convert(img.At(x, y)).(color.NRGBA64)
+				if r, g, b := fast(x, y); r != uint32(c.R) || g != uint32(c.G) || b != uint32(c.B) {
+					t.Fatalf("%T at (%d,%d): fast %d %d %d, generic %v", img, x, y, r, g, b, c)
+				}
+			}
+		}
+	}
+	// A translucent pixel keeps its stored colour exactly (the generic
+	// path's premultiplied round trip would round it).
+	nrgba.SetNRGBA(0, 0, color.NRGBA{R: 3, G: 32, B: 61, A: 90})
+	if r, g, b := pixelReader(nrgba)(0, 0); r != 3*0x101 || g != 32*0x101 || b != 61*0x101 {
+		t.Fatalf("translucent NRGBA read as %d %d %d", r, g, b)
+	}
+}
