@@ -65,4 +65,3 @@ func BenchmarkReadImageFolder(b *testing.B) {
 		})
 	}
 }
-
