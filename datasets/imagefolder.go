@@ -3,6 +3,7 @@ package datasets
 import (
 	"image"
 	"image/color"
+	_ "image/gif"  // registers GIF with image.Decode
 	_ "image/jpeg" // registers JPEG with image.Decode
 	_ "image/png"  // registers PNG with image.Decode
 	"io/fs"
@@ -52,15 +53,22 @@ func WithDecodeWorkers(n int) ImageFolderOption { return func(c *imageFolderConf
 
 // imageExts are the file extensions ReadImageFolder decodes, compared
 // without regard to case.
-var imageExts = []string{".png", ".jpg", ".jpeg"}
+var imageExts = []string{".png", ".jpg", ".jpeg", ".gif"}
+
+// unsupportedImageExts are image files ReadImageFolder cannot decode: an
+// error, not a silently shorter class.
+var unsupportedImageExts = []string{".bmp", ".webp", ".tif", ".tiff", ".heic", ".avif"}
 
 // ReadImageFolder reads a directory laid out as torchvision's ImageFolder
 // and Keras' image_dataset_from_directory expect: root/CLASS/… image
 // files, one folder per class. Classes are the folder names in sorted
-// (byte-wise) order; images are the .png, .jpg and .jpeg files (any case)
+// (byte-wise) order; images are the .png, .jpg, .jpeg and .gif files (any
+// case; a GIF's first frame)
 // under each class folder, subfolders included, in lexical path order, so
-// the dataset's order is the same on every run. Other files are ignored,
-// as are files directly in root and folders whose name starts with a dot.
+// the dataset's order is the same on every run. Images in formats it
+// cannot decode (.bmp, .webp, .tif, .tiff, .heic, .avif) are an
+// error; other files, files directly in root, and files and folders whose
+// name starts with a dot (.DS_Store, ._x.png) are ignored.
 //
 // Pixels become float32 in [0, 1] (8-bit values / 255, 16-bit / 65535),
 // ExampleShape [channels, height, width]: grey (ITU-R BT.601 luma,
@@ -75,7 +83,8 @@ var imageExts = []string{".png", ".jpg", ".jpeg"}
 //
 // Every problem is an error naming the folder or the file: a missing or
 // empty root, a class folder with no image, a file that does not decode
-// (with the decoder's reason), a folder not among WithFolderClasses. The
+// (with the decoder's reason), an image in an unsupported format, a folder
+// not among WithFolderClasses. The
 // first error in file order is reported, whatever the decoding order.
 func ReadImageFolder(root string, opts ...ImageFolderOption) (*Dataset, error) {
 	cfg := imageFolderConfig{workers: runtime.GOMAXPROCS(0)}
@@ -126,12 +135,16 @@ func ReadImageFolder(root string, opts ...ImageFolderOption) (*Dataset, error) {
 			if err != nil {
 				return err
 			}
-			if e.IsDir() && path != dir && strings.HasPrefix(e.Name(), ".") {
+			hidden := strings.HasPrefix(e.Name(), ".")
+			switch ext := strings.ToLower(filepath.Ext(path)); {
+			case e.IsDir() && path != dir && hidden:
 				return filepath.SkipDir
-			}
-			if !e.IsDir() && slices.Contains(imageExts, strings.ToLower(filepath.Ext(path))) {
+			case e.IsDir() || hidden:
+			case slices.Contains(imageExts, ext):
 				files = append(files, path)
 				labels = append(labels, k)
+			case slices.Contains(unsupportedImageExts, ext):
+				return errors.Errorf("image %s: %s images are not supported (want %s)", path, ext, strings.Join(imageExts, ", "))
 			}
 			return nil
 		})

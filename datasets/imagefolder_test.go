@@ -3,6 +3,7 @@ package datasets
 import (
 	"image"
 	"image/color"
+	"image/gif"
 	"image/jpeg"
 	"image/png"
 	"math"
@@ -63,8 +64,10 @@ func TestReadImageFolder(t *testing.T) {
 	writeImage(t, filepath.Join(root, "zebra", "a.png"), grey(2, 2, func(int, int) uint8 { return 255 }))
 	writeImage(t, filepath.Join(root, "ant", "sub", "c.PNG"), grey(2, 2, func(int, int) uint8 { return 0 }))
 	writeImage(t, filepath.Join(root, ".hidden", "x.png"), grey(2, 2, func(int, int) uint8 { return 1 }))
-	if err := os.WriteFile(filepath.Join(root, "ant", "notes.txt"), []byte("not an image"), 0o644); err != nil {
-		t.Fatal(err)
+	for _, junk := range []string{filepath.Join("ant", "notes.txt"), filepath.Join("ant", "._c.png"), filepath.Join("zebra", ".DS_Store")} {
+		if err := os.WriteFile(filepath.Join(root, junk), []byte("not an image"), 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 	ds, err := ReadImageFolder(root)
 	if err != nil {
@@ -196,6 +199,10 @@ func TestReadImageFolderErrors(t *testing.T) {
 			os.MkdirAll(filepath.Join(root, "a"), 0o755)
 			os.WriteFile(filepath.Join(root, "a", "0.jpg"), []byte{0xff, 0xd8, 0xff}, 0o644)
 		}, nil, []string{filepath.Join("a", "0.jpg"), "does not decode"}},
+		{"unsupported image format", func(root string) {
+			writeImage(t, filepath.Join(root, "a", "1.png"), img)
+			os.WriteFile(filepath.Join(root, "a", "2.BMP"), []byte("BM"), 0o644)
+		}, nil, []string{filepath.Join("a", "2.BMP"), ".bmp images are not supported"}},
 		{"folder outside the fixed classes", func(root string) { writeImage(t, filepath.Join(root, "c", "1.png"), img) },
 			[]ImageFolderOption{WithFolderClasses("a", "b")}, []string{`class folder "c" is not one of the 2 classes`}},
 		{"bad size", func(root string) { writeImage(t, filepath.Join(root, "a", "1.png"), img) },
@@ -256,5 +263,29 @@ func TestPixelReaderFastPaths(t *testing.T) {
 	nrgba.SetNRGBA(0, 0, color.NRGBA{R: 3, G: 32, B: 61, A: 90})
 	if r, g, b := pixelReader(nrgba)(0, 0); r != 3*0x101 || g != 32*0x101 || b != 61*0x101 {
 		t.Fatalf("translucent NRGBA read as %d %d %d", r, g, b)
+	}
+}
+
+func TestReadImageFolderGIF(t *testing.T) {
+	root := t.TempDir()
+	img := image.NewPaletted(image.Rect(0, 0, 2, 1), color.Palette{color.Gray{Y: 0}, color.Gray{Y: 255}})
+	img.SetColorIndex(1, 0, 1)
+	if err := os.MkdirAll(filepath.Join(root, "a"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Create(filepath.Join(root, "a", "x.gif"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := gif.Encode(f, img, nil); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	ds, err := ReadImageFolder(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(ds.X32, []float32{0, 1}) {
+		t.Fatalf("GIF pixels %v, want [0 1]", ds.X32)
 	}
 }
