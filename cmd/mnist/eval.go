@@ -23,7 +23,7 @@ func cmdEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	testLimit := fs.Int("test-limit", 0, "use only the first N test images (0: all 10,000)")
 	threads := fs.Int("threads", defaultConfig().Threads, "CPU threads, ≥ 1; default: the number of CPUs")
 	fs.Usage = func() {
-		printUsage(stderr, fs, "usage: mnist eval -checkpoint FILE [flags]\n\nEvaluates a checkpoint on the MNIST test set.",
+		printUsage(stderr, fs, "usage: mnist eval -checkpoint FILE [flags]\n\nEvaluates a checkpoint on the run's test set (MNIST unless it trained on other data).",
 			[]flagGroup{{"Flags", []string{"checkpoint", "config", "data", "test-data", "test-limit", "threads"}}})
 	}
 	if err := parseFlags(fs, args); err != nil {
