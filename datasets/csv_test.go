@@ -109,15 +109,22 @@ func TestReadCSVErrors(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			ds, err := ReadCSV(strings.NewReader(tc.in), "bad.csv", tc.opts...)
-			if err == nil {
-				t.Fatalf("no error; got %d rows", ds.Len())
-			}
-			for _, w := range tc.want {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("error %q lacks %q", err, w)
-				}
-			}
+			requireErrorWith(t, ds, err, tc.want...)
 		})
+	}
+}
+
+// requireErrorWith fails unless a reader returned an error holding every
+// one of wants.
+func requireErrorWith(t *testing.T, ds *Dataset, err error, wants ...string) {
+	t.Helper()
+	if err == nil {
+		t.Fatalf("no error; got %d examples", ds.Len())
+	}
+	for _, w := range wants {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("error %q lacks %q", err, w)
+		}
 	}
 }
 

@@ -52,6 +52,36 @@ func writeStripes(t *testing.T, root string, perClass int, seed uint64) {
 	}
 }
 
+// trainWell runs `mnist train args...` and returns its test metrics,
+// failing unless it exits 0 with a test accuracy of at least minAccuracy.
+func trainWell(t *testing.T, minAccuracy float64, args ...string) map[string]float64 {
+	t.Helper()
+	stdout, stderr, code := runBinary(t, append([]string{"train", "-progress", "none", "-plots=false"}, args...)...)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	final := metricLine(t, stdout, "test_accuracy")
+	if final["test_accuracy"] < minAccuracy {
+		t.Errorf("test accuracy %v, want ≥ %v\n%s", final["test_accuracy"], minAccuracy, stdout)
+	}
+	return final
+}
+
+// evalAgrees runs `mnist eval` on the run's last checkpoint, fails unless
+// it reports the test loss and accuracy training reported, and returns
+// its output.
+func evalAgrees(t *testing.T, runDir string, final map[string]float64) string {
+	t.Helper()
+	evalOut, evalErr, code := runBinary(t, "eval", "-checkpoint", filepath.Join(runDir, lastFile))
+	if code != 0 {
+		t.Fatalf("eval: exit %d\n%s", code, evalErr)
+	}
+	if got := metricLine(t, evalOut, "test_accuracy"); got["test_accuracy"] != final["test_accuracy"] || got["test_loss"] != final["test_loss"] {
+		t.Errorf("eval %v, train %v", got, final)
+	}
+	return evalOut
+}
+
 func readRunConfig(t *testing.T, dir string) config {
 	t.Helper()
 	c, err := readConfig(filepath.Join(dir, configFile))
@@ -71,16 +101,9 @@ func TestImageFolderEndToEnd(t *testing.T) {
 	for _, model := range []string{"mlp", "cnn"} {
 		t.Run(model, func(t *testing.T) {
 			out, tb := filepath.Join(t.TempDir(), "run"), filepath.Join(t.TempDir(), "tb")
-			stdout, stderr, code := runBinary(t, "train", "-data-format", "images", "-data", filepath.Join(root, "train"),
+			final := trainWell(t, 0.9, "-data-format", "images", "-data", filepath.Join(root, "train"),
 				"-test-data", filepath.Join(root, "test"), "-model", model, "-hidden", "16", "-epochs", "6", "-lr", "0.01",
-				"-batch-size", "16", "-val-fraction", "0.2", "-progress", "none", "-plots=false", "-out", out, "-tensorboard", tb)
-			if code != 0 {
-				t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
-			}
-			final := metricLine(t, stdout, "test_accuracy")
-			if final["test_accuracy"] < 0.9 {
-				t.Errorf("test accuracy %v on three striped classes, want ≥ 0.9\n%s", final["test_accuracy"], stdout)
-			}
+				"-batch-size", "16", "-val-fraction", "0.2", "-out", out, "-tensorboard", tb)
 			c := readRunConfig(t, out)
 			if !slices.Equal(c.InputShape, []int{1, 8, 8}) || c.Classes != 3 || !slices.Equal(c.ClassNames, []string{"dots", "horizontal", "vertical"}) {
 				t.Fatalf("config.json: input %v, %d classes %q", c.InputShape, c.Classes, c.ClassNames)
@@ -89,13 +112,7 @@ func TestImageFolderEndToEnd(t *testing.T) {
 			if len(events) != 1 {
 				t.Errorf("TensorBoard directory holds %v, want one event file", events)
 			}
-			evalOut, evalErr, code := runBinary(t, "eval", "-checkpoint", filepath.Join(out, lastFile))
-			if code != 0 {
-				t.Fatalf("eval: exit %d\n%s", code, evalErr)
-			}
-			if got := metricLine(t, evalOut, "test_accuracy"); got["test_accuracy"] != final["test_accuracy"] || got["test_loss"] != final["test_loss"] {
-				t.Errorf("eval %v, train %v", got, final)
-			}
+			evalOut := evalAgrees(t, out, final)
 			if !strings.Contains(evalOut, "0=dots 1=horizontal 2=vertical") {
 				t.Errorf("eval does not name the classes:\n%s", evalOut)
 			}
@@ -128,15 +145,8 @@ func TestCSVEndToEnd(t *testing.T) {
 	writeBlobsCSV(t, train, 300, 1)
 	writeBlobsCSV(t, test, 90, 2)
 	out := filepath.Join(dir, "run")
-	stdout, stderr, code := runBinary(t, "train", "-data-format", "csv", "-data", train, "-test-data", test, "-label-column", "species",
-		"-hidden", "16", "-epochs", "8", "-lr", "0.01", "-batch-size", "16", "-val-fraction", "0.2", "-progress", "none", "-plots=false", "-out", out)
-	if code != 0 {
-		t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
-	}
-	final := metricLine(t, stdout, "test_accuracy")
-	if final["test_accuracy"] < 0.9 {
-		t.Errorf("test accuracy %v, want ≥ 0.9\n%s", final["test_accuracy"], stdout)
-	}
+	final := trainWell(t, 0.9, "-data-format", "csv", "-data", train, "-test-data", test, "-label-column", "species",
+		"-hidden", "16", "-epochs", "8", "-lr", "0.01", "-batch-size", "16", "-val-fraction", "0.2", "-out", out)
 	c := readRunConfig(t, out)
 	if !slices.Equal(c.InputShape, []int{3}) || c.Classes != 3 || c.ClassNames[2] != "virginica" || c.Standardization == nil {
 		t.Fatalf("config.json: input %v, classes %q, standardization %v", c.InputShape, c.ClassNames, c.Standardization)
@@ -161,13 +171,7 @@ func TestCSVEndToEnd(t *testing.T) {
 	if slices.Equal(c.Standardization.Mean, whole.Mean) {
 		t.Errorf("the standardisation saw the validation rows")
 	}
-	evalOut, evalErr, code := runBinary(t, "eval", "-checkpoint", filepath.Join(out, lastFile))
-	if code != 0 {
-		t.Fatalf("eval: exit %d\n%s", code, evalErr)
-	}
-	if got := metricLine(t, evalOut, "test_accuracy"); got["test_accuracy"] != final["test_accuracy"] || got["test_loss"] != final["test_loss"] {
-		t.Errorf("eval %v, train %v", got, final)
-	}
+	evalAgrees(t, out, final)
 }
 
 // TestIDXDirectoryEndToEnd: -data takes an IDX set with MNIST's names but
@@ -200,17 +204,10 @@ func TestIDXDirectoryEndToEnd(t *testing.T) {
 		write(set.prefix+"-labels-idx1-ubyte", 0x801, []uint32{uint32(set.n)}, labels)
 	}
 	out := filepath.Join(t.TempDir(), "run")
-	stdout, stderr, code := runBinary(t, "train", "-data", dir, "-hidden", "16", "-epochs", "5", "-lr", "0.01", "-batch-size", "16",
-		"-progress", "none", "-plots=false", "-out", out)
-	if code != 0 {
-		t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
-	}
+	trainWell(t, 0.9, "-data", dir, "-hidden", "16", "-epochs", "5", "-lr", "0.01", "-batch-size", "16", "-out", out)
 	c := readRunConfig(t, out)
 	if !slices.Equal(c.InputShape, []int{1, 6, 6}) || c.Classes != 10 {
 		t.Fatalf("config.json: input %v, %d classes, want [1 6 6] and 10", c.InputShape, c.Classes)
-	}
-	if acc := metricLine(t, stdout, "test_accuracy")["test_accuracy"]; acc < 0.9 {
-		t.Errorf("test accuracy %v, want ≥ 0.9", acc)
 	}
 }
 
