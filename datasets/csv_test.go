@@ -3,6 +3,7 @@ package datasets
 import (
 	"bytes"
 	"encoding/csv"
+	"errors"
 	"math"
 	"os"
 	"path/filepath"
@@ -227,4 +228,30 @@ func FuzzReadCSV(f *testing.F) {
 			t.Fatalf("re-encoding reads back differently")
 		}
 	})
+}
+
+// failingReader returns its data, then err.
+type failingReader struct {
+	data []byte
+	err  error
+}
+
+func (r *failingReader) Read(p []byte) (int, error) {
+	if len(r.data) == 0 {
+		return 0, r.err
+	}
+	n := copy(p, r.data)
+	r.data = r.data[n:]
+	return n, nil
+}
+
+// TestReadCSVReadError: a reader that fails mid-file is an error naming
+// the file, never a shorter dataset.
+func TestReadCSVReadError(t *testing.T) {
+	r := &failingReader{data: []byte("x,label\n1,a\n2,b\n"), err: errors.New("disk on fire")}
+	ds, err := ReadCSV(r, "t.csv")
+	requireErrorWith(t, ds, err, "reading t.csv", "disk on fire")
+	if _, err := ReadCSV(nil, "t.csv"); err == nil || !strings.Contains(err.Error(), "nil reader") {
+		t.Errorf("nil reader: %v", err)
+	}
 }

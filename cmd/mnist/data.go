@@ -138,6 +138,9 @@ func (c *config) validateData() error {
 		}
 		return nil
 	}
+	if d.evalOnly && c.Data != "" {
+		return usagef("-data does not apply to evaluating a -data-format %s run: pass its test set with -test-data", d.DataFormat)
+	}
 	if !d.evalOnly {
 		if c.Data == "" {
 			return usagef("-data-format %s needs -data: %s", d.DataFormat, what)

@@ -91,21 +91,25 @@ func readRunConfig(t *testing.T, dir string) config {
 	return c
 }
 
-// TestImageFolderEndToEnd trains the MLP and the CNN on an image folder
-// the test writes, then evaluates the checkpoint: the model is built for
-// the folder's image shape and class count, and eval agrees with train.
+// TestImageFolderEndToEnd trains the MLP on grey and the CNN on RGB
+// images of a folder the test writes, then evaluates the checkpoint: the
+// model is built for the folder's image shape and class count, and eval
+// agrees with train.
 func TestImageFolderEndToEnd(t *testing.T) {
 	root := t.TempDir()
 	writeStripes(t, filepath.Join(root, "train"), 40, 1)
 	writeStripes(t, filepath.Join(root, "test"), 10, 2)
-	for _, model := range []string{"mlp", "cnn"} {
-		t.Run(model, func(t *testing.T) {
+	for _, tc := range []struct {
+		model, color string
+		channels     int
+	}{{"mlp", "gray", 1}, {"cnn", "rgb", 3}} {
+		t.Run(tc.model+"-"+tc.color, func(t *testing.T) {
 			out, tb := filepath.Join(t.TempDir(), "run"), filepath.Join(t.TempDir(), "tb")
 			final := trainWell(t, 0.9, "-data-format", "images", "-data", filepath.Join(root, "train"),
-				"-test-data", filepath.Join(root, "test"), "-model", model, "-hidden", "16", "-epochs", "6", "-lr", "0.01",
+				"-test-data", filepath.Join(root, "test"), "-model", tc.model, "-color", tc.color, "-hidden", "16", "-epochs", "6", "-lr", "0.01",
 				"-batch-size", "16", "-val-fraction", "0.2", "-out", out, "-tensorboard", tb)
 			c := readRunConfig(t, out)
-			if !slices.Equal(c.InputShape, []int{1, 8, 8}) || c.Classes != 3 || !slices.Equal(c.ClassNames, []string{"dots", "horizontal", "vertical"}) {
+			if !slices.Equal(c.InputShape, []int{tc.channels, 8, 8}) || c.Classes != 3 || !slices.Equal(c.ClassNames, []string{"dots", "horizontal", "vertical"}) {
 				t.Fatalf("config.json: input %v, %d classes %q", c.InputShape, c.Classes, c.ClassNames)
 			}
 			events, _ := filepath.Glob(filepath.Join(tb, "events.out.tfevents.*"))
@@ -172,6 +176,17 @@ func TestCSVEndToEnd(t *testing.T) {
 		t.Errorf("the standardisation saw the validation rows")
 	}
 	evalAgrees(t, out, final)
+
+	// Another test file, standardised with the stored fit, not its own.
+	other := filepath.Join(dir, "other.csv")
+	writeBlobsCSV(t, other, 60, 3)
+	evalOut, evalErr, code := runBinary(t, "eval", "-checkpoint", filepath.Join(out, lastFile), "-test-data", other)
+	if code != 0 || metricLine(t, evalOut, "test_accuracy")["test_accuracy"] < 0.9 {
+		t.Errorf("eval -test-data %s: exit %d\n%s%s", other, code, evalOut, evalErr)
+	}
+	if _, evalErr, code := runBinary(t, "eval", "-checkpoint", filepath.Join(out, lastFile), "-data", other); code != 2 || !strings.Contains(evalErr, "-test-data") {
+		t.Errorf("eval -data on a csv run: exit %d, %s; want 2 and a pointer to -test-data", code, evalErr)
+	}
 }
 
 // TestIDXDirectoryEndToEnd: -data takes an IDX set with MNIST's names but
