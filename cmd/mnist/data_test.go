@@ -277,3 +277,26 @@ func TestDataConfigIsFlat(t *testing.T) {
 		}
 	}
 }
+
+// TestTuneOnCSVWithTensorBoard: a search over a CSV table shares the
+// data and its standardisation, and every trial writes its own
+// TensorBoard run.
+func TestTuneOnCSVWithTensorBoard(t *testing.T) {
+	dir := t.TempDir()
+	train, test := filepath.Join(dir, "train.csv"), filepath.Join(dir, "test.csv")
+	writeBlobsCSV(t, train, 200, 1)
+	writeBlobsCSV(t, test, 50, 2)
+	tb := filepath.Join(dir, "tb")
+	stdout, stderr, code := runBinary(t, "tune", "-data-format", "csv", "-data", train, "-test-data", test, "-label-column", "species",
+		"-space", "lr=log:1e-3:1e-2", "-trials", "2", "-epochs", "2", "-hidden", "8", "-plots=false", "-out", filepath.Join(dir, "search"), "-tensorboard", tb)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	runs, _ := filepath.Glob(filepath.Join(tb, "*", "events.out.tfevents.*"))
+	if len(runs) != 2 {
+		t.Errorf("TensorBoard runs %v, want one per trial", runs)
+	}
+	if _, _, code := runBinary(t, "tune", "-data-format", "csv", "-data", train, "-test-data", test, "-space", "color=gray|rgb"); code != 2 {
+		t.Errorf("searching -color: exit %d, want 2 (data flags cannot be searched)", code)
+	}
+}
