@@ -73,7 +73,8 @@ func fileExt(path string) string {
 // an integer ("2" before "10"), else byte-wise ("cat" before "dog") — the
 // order scikit-learn's LabelEncoder gives — unless WithLabelClasses fixes
 // them. The input is read row by row, never whole, so memory holds only the
-// parsed values.
+// parsed values. Blank lines are skipped (encoding/csv's rule) and a UTF-8
+// byte-order mark before the header is ignored.
 //
 // Anything malformed is an error naming name, the line and the column, and
 // the value found: a missing or repeated header name, no label column, a
@@ -126,6 +127,9 @@ func ReadCSV(r io.Reader, name string, opts ...CSVOption) (ds *Dataset, err erro
 	labelCol := -1
 	seen := make(map[string]int, len(header))
 	for i, h := range header {
+		if i == 0 {
+			h = strings.TrimPrefix(h, "\ufeff") // the byte-order mark spreadsheets write
+		}
 		h = strings.TrimSpace(h)
 		header[i] = h
 		if h == "" {

@@ -45,6 +45,13 @@ func TestReadCSV(t *testing.T) {
 			wantNames:  []string{"setosa", "virginica"},
 		},
 		{
+			name:       "byte-order mark and blank lines",
+			in:         "\ufefflabel,x\n\na,1\n\nb,2\n",
+			wantX:      []float32{1, 2},
+			wantLabels: []int{0, 1},
+			wantNames:  []string{"a", "b"},
+		},
+		{
 			name:       "TSV",
 			in:         "label\tx\ty\nb\t1\t2\na\t3\t4\n",
 			opts:       []CSVOption{WithDelimiter('\t')},

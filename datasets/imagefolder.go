@@ -6,6 +6,7 @@ import (
 	_ "image/gif"  // registers GIF with image.Decode
 	_ "image/jpeg" // registers JPEG with image.Decode
 	_ "image/png"  // registers PNG with image.Decode
+	"io"
 	"io/fs"
 	"math"
 	"os"
@@ -50,6 +51,11 @@ func WithFolderClasses(names ...string) ImageFolderOption {
 // WithDecodeWorkers sets how many goroutines decode images at once
 // (default GOMAXPROCS). The result does not depend on it.
 func WithDecodeWorkers(n int) ImageFolderOption { return func(c *imageFolderConfig) { c.workers = n } }
+
+// maxImagePixels bounds the size of one decoded image (64 megapixels,
+// 256 MB as RGBA): far above any training image, and below what a forged
+// header could make a decoder allocate.
+const maxImagePixels = 1 << 26
 
 // imageExts are the file extensions ReadImageFolder decodes, compared
 // without regard to case.
@@ -239,7 +245,19 @@ func decodeImage(path string) (img image.Image, err error) {
 		return nil, errors.Wrap(err, "datasets: opening image")
 	}
 	defer f.Close()
-	img, format, err := image.Decode(f)
+	// The header first: a small file may announce a huge image, and
+	// decoding it would allocate what it announces.
+	cfg, format, err := image.DecodeConfig(f)
+	if err != nil {
+		return nil, errors.Errorf("datasets: image %s does not decode: %v", path, err)
+	}
+	if cfg.Width < 1 || cfg.Height < 1 || int64(cfg.Width)*int64(cfg.Height) > maxImagePixels {
+		return nil, errors.Errorf("datasets: image %s (%s) is %d×%d pixels, want at least 1×1 and at most %d pixels", path, format, cfg.Width, cfg.Height, maxImagePixels)
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return nil, errors.Wrap(err, "datasets: rereading image")
+	}
+	img, format, err = image.Decode(f)
 	if err != nil {
 		return nil, errors.Errorf("datasets: image %s does not decode: %v", path, err)
 	}

@@ -1,6 +1,9 @@
 package datasets
 
 import (
+	"bytes"
+	"encoding/binary"
+	"hash/crc32"
 	"image"
 	"image/color"
 	"image/gif"
@@ -203,6 +206,17 @@ func TestReadImageFolderErrors(t *testing.T) {
 			writeImage(t, filepath.Join(root, "a", "1.png"), img)
 			os.WriteFile(filepath.Join(root, "a", "2.BMP"), []byte("BM"), 0o644)
 		}, nil, []string{filepath.Join("a", "2.BMP"), ".bmp images are not supported"}},
+		{"header announcing a huge image", func(root string) {
+			// A valid PNG header of 100000×100000 pixels, with no pixel data.
+			var b bytes.Buffer
+			png.Encode(&b, image.NewGray(image.Rect(0, 0, 1, 1)))
+			data := b.Bytes()
+			binary.BigEndian.PutUint32(data[16:], 100000)
+			binary.BigEndian.PutUint32(data[20:], 100000)
+			binary.BigEndian.PutUint32(data[29:], crc32.ChecksumIEEE(data[12:29]))
+			os.MkdirAll(filepath.Join(root, "a"), 0o755)
+			os.WriteFile(filepath.Join(root, "a", "bomb.png"), data, 0o644)
+		}, nil, []string{filepath.Join("a", "bomb.png"), "100000×100000 pixels", "at most 67108864 pixels"}},
 		{"folder outside the fixed classes", func(root string) { writeImage(t, filepath.Join(root, "c", "1.png"), img) },
 			[]ImageFolderOption{WithFolderClasses("a", "b")}, []string{`class folder "c" is not one of the 2 classes`}},
 		{"bad size", func(root string) { writeImage(t, filepath.Join(root, "a", "1.png"), img) },
