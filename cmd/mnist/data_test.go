@@ -219,11 +219,13 @@ func TestIDXDirectoryEndToEnd(t *testing.T) {
 		write(set.prefix+"-labels-idx1-ubyte", 0x801, []uint32{uint32(set.n)}, labels)
 	}
 	out := filepath.Join(t.TempDir(), "run")
-	trainWell(t, 0.9, "-data", dir, "-hidden", "16", "-epochs", "5", "-lr", "0.01", "-batch-size", "16", "-out", out)
+	final := trainWell(t, 0.9, "-data", dir, "-hidden", "16", "-epochs", "5", "-lr", "0.01", "-batch-size", "16", "-out", out)
 	c := readRunConfig(t, out)
 	if !slices.Equal(c.InputShape, []int{1, 6, 6}) || c.Classes != 10 {
 		t.Fatalf("config.json: input %v, %d classes, want [1 6 6] and 10", c.InputShape, c.Classes)
 	}
+	// eval reads the run's own -data directory, not MNIST.
+	evalAgrees(t, out, final)
 }
 
 func TestDataFlagErrors(t *testing.T) {

@@ -18,7 +18,7 @@ func cmdEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs := newFlagSet("eval", stderr)
 	checkpoint := fs.String("checkpoint", "", "checkpoint to evaluate (best.ckpt or last.ckpt of a run directory)")
 	cfgPath := fs.String("config", "", "the run's config.json (default: next to the checkpoint)")
-	data := fs.String("data", "", "idx: the MNIST (or other IDX) directory (default: as for train)")
+	data := fs.String("data", "", "idx: the MNIST (or other IDX) directory (default: the run's -data, else found as for train)")
 	testData := fs.String("test-data", "", "csv, tsv, images: the test set (default: the run's -test-data)")
 	testLimit := fs.Int("test-limit", 0, "use only the first N test images (0: all 10,000)")
 	threads := fs.Int("threads", defaultConfig().Threads, "CPU threads, ≥ 1; default: the number of CPUs")
@@ -42,7 +42,12 @@ func cmdEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return usagef("%v (pass -config)", err)
 	}
-	c.Data, c.TestLimit, c.Threads, c.TrainLimit, c.ValFraction, c.Download = *data, *testLimit, *threads, 1, 0, false
+	c.TestLimit, c.Threads, c.TrainLimit, c.ValFraction, c.Download = *testLimit, *threads, 1, 0, false
+	// An IDX run is evaluated on its own -data directory's test files unless
+	// -data says otherwise; the other formats read only -test-data.
+	if *data != "" || c.DataFormat != formatIDX {
+		c.Data = *data
+	}
 	c.evalOnly = true
 	if *testData != "" {
 		c.TestData = *testData
