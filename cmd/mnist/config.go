@@ -203,8 +203,8 @@ func registerTrainFlags(fs *flag.FlagSet, c *config) []flagGroup {
 	fs.StringVar(&c.Data, "data", c.Data, "training data, as -data-format says: for idx the MNIST directory (default: $ADAMANT_MNIST_DIR, the user cache, then the copy in the Go module cache)")
 	registerDataFlags(fs, &c.dataConfig)
 	fs.BoolVar(&c.Download, "download", c.Download, "allow downloading MNIST when no local copy is found")
-	fs.IntVar(&c.TrainLimit, "train-limit", c.TrainLimit, "use only the first N training images (0: all 60,000)")
-	fs.IntVar(&c.TestLimit, "test-limit", c.TestLimit, "use only the first N test images (0: all 10,000)")
+	fs.IntVar(&c.TrainLimit, "train-limit", c.TrainLimit, "use only N training examples: the first N for idx, N drawn with -seed for csv, tsv and images (0: all; MNIST has 60,000)")
+	fs.IntVar(&c.TestLimit, "test-limit", c.TestLimit, "use only N test examples, chosen as for -train-limit (0: all; MNIST has 10,000)")
 	fs.Float64Var(&c.ValFraction, "val-fraction", c.ValFraction, "fraction of the training set held out for validation, in [0, 1)")
 
 	fs.IntVar(&c.Epochs, "epochs", c.Epochs, "number of epochs, ≥ 1")

@@ -232,6 +232,30 @@ func readData(ctx context.Context, c *config, progress io.Writer) (train, test *
 	return train, test, nil
 }
 
+// limitRows applies -train-limit or -test-limit (n > 0): the first n rows
+// of IDX data, as MNIST's files are in no particular order, but a seeded
+// random n rows, kept in file order, of tables and image folders, whose
+// rows may be, and in a folder always are, grouped by class, so that the
+// first n would hold only the first classes.
+func limitRows(c *config, ds *datasets.Dataset, n int) (*datasets.Dataset, error) {
+	if n <= 0 || n >= ds.Len() {
+		return ds, nil
+	}
+	if c.DataFormat == formatIDX {
+		return ds.Head(n), nil
+	}
+	_, kept, err := ds.Split(float64(n)/float64(ds.Len()), c.Seed^limitSeedDomain)
+	if err != nil {
+		return nil, err
+	}
+	kept.Name = ds.Name
+	return kept, nil
+}
+
+// limitSeedDomain separates the rows a limit keeps from the validation
+// rows -val-fraction draws with the same seed.
+const limitSeedDomain = 0x6c696d6974 // "limit"
+
 // dataNormalization is the deterministic transform every example gets:
 // MNIST's mean and standard deviation for images (IDX or folders: pixels
 // in [0, 1], as torchvision's ToTensor then Normalize), and for tables

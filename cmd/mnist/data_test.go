@@ -2,12 +2,14 @@ package main
 
 import (
 	"bytes"
+	"context"
 	bin "encoding/binary"
 	"encoding/json"
 	"fmt"
 	"image"
 	"image/color"
 	"image/png"
+	"io"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -300,5 +302,62 @@ func TestTuneOnCSVWithTensorBoard(t *testing.T) {
 	}
 	if _, _, code := runBinary(t, "tune", "-data-format", "csv", "-data", train, "-test-data", test, "-space", "color=gray|rgb"); code != 2 {
 		t.Errorf("searching -color: exit %d, want 2 (data flags cannot be searched)", code)
+	}
+}
+
+// TestLimitRowsKeepsClasses: a limit on an image folder (rows grouped by
+// class) draws its rows, so every class stays; on IDX data it keeps the
+// first rows.
+func TestLimitRowsKeepsClasses(t *testing.T) {
+	root := t.TempDir()
+	writeStripes(t, root, 20, 1)
+	c := defaultConfig()
+	c.DataFormat = formatImages
+	ds, err := datasets.ReadImageFolder(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kept, err := limitRows(&c, ds, 15)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[int]bool{}
+	for _, l := range kept.Labels {
+		seen[l] = true
+	}
+	if kept.Len() != 15 || len(seen) != 3 {
+		t.Fatalf("limit 15 of 60 kept %d rows of %d classes, want 15 of all 3", kept.Len(), len(seen))
+	}
+	again, _ := limitRows(&c, ds, 15)
+	if !slices.Equal(again.X32, kept.X32) {
+		t.Fatal("the same seed chose other rows")
+	}
+	c.DataFormat = formatIDX
+	if head, _ := limitRows(&c, ds, 15); !slices.Equal(head.Labels, ds.Labels[:15]) {
+		t.Fatalf("idx limit kept %v, want the first 15 rows", head.Labels)
+	}
+}
+
+// TestReadDataTSV reads a TSV pair through the CLI's reader: the test
+// file's classes follow the training file's.
+func TestReadDataTSV(t *testing.T) {
+	dir := t.TempDir()
+	train, test := filepath.Join(dir, "train.tsv"), filepath.Join(dir, "test.tsv")
+	os.WriteFile(train, []byte("a\tkind\tb\n1\tz\t2\n3\ty\t4\n5\tx\t6\n"), 0o644)
+	os.WriteFile(test, []byte("a\tkind\tb\n7\tz\t8\n"), 0o644)
+	c := defaultConfig()
+	c.DataFormat, c.Data, c.TestData, c.LabelColumn = formatTSV, train, test, "kind"
+	if err := c.validate(); err != nil {
+		t.Fatal(err)
+	}
+	tr, te, err := readData(context.Background(), &c, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(c.ClassNames, []string{"x", "y", "z"}) || !slices.Equal(c.InputShape, []int{2}) || c.Classes != 3 {
+		t.Fatalf("config: classes %q shape %v", c.ClassNames, c.InputShape)
+	}
+	if !slices.Equal(tr.Labels, []int{2, 1, 0}) || !slices.Equal(te.Labels, []int{2}) || !slices.Equal(te.X32, []float32{7, 8}) {
+		t.Fatalf("train labels %v, test labels %v X %v", tr.Labels, te.Labels, te.X32)
 	}
 }

@@ -20,7 +20,7 @@ func cmdEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	cfgPath := fs.String("config", "", "the run's config.json (default: next to the checkpoint)")
 	data := fs.String("data", "", "idx: the MNIST (or other IDX) directory (default: the run's -data, else found as for train)")
 	testData := fs.String("test-data", "", "csv, tsv, images: the test set (default: the run's -test-data)")
-	testLimit := fs.Int("test-limit", 0, "use only the first N test images (0: all 10,000)")
+	testLimit := fs.Int("test-limit", 0, "use only N test examples, chosen as train's -test-limit chooses them (0: all)")
 	threads := fs.Int("threads", defaultConfig().Threads, "CPU threads, ≥ 1; default: the number of CPUs")
 	fs.Usage = func() {
 		printUsage(stderr, fs, "usage: mnist eval -checkpoint FILE [flags]\n\nEvaluates a checkpoint on the run's test set (MNIST unless it trained on other data).",

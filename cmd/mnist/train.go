@@ -57,11 +57,11 @@ func loadData(ctx context.Context, c *config, progress io.Writer, keepRawTrain b
 	if err != nil {
 		return nil, err
 	}
-	if c.TrainLimit > 0 && c.TrainLimit < train.Len() {
-		train = train.Head(c.TrainLimit)
+	if train, err = limitRows(c, train, c.TrainLimit); err != nil {
+		return nil, errors.Wrap(err, "-train-limit")
 	}
-	if c.TestLimit > 0 && c.TestLimit < test.Len() {
-		test = test.Head(c.TestLimit)
+	if test, err = limitRows(c, test, c.TestLimit); err != nil {
+		return nil, errors.Wrap(err, "-test-limit")
 	}
 	d := &mnistData{train: train, test: test, rawTrain: keepRawTrain}
 	if c.ValFraction > 0 {
