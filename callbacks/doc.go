@@ -36,6 +36,10 @@
 //   - LRFinder, the learning-rate range test (fastai's lr_find), with its
 //     own LRFinderOption settings; train.FindLR runs it and restores the
 //     model and the solver.
+//   - TensorBoard, writing TensorFlow event files (TF2 scalar summaries in
+//     TFRecord framing, encoded by hand in tfevent.go) that TensorBoard and
+//     Katib's TensorFlowEvent collector read; it takes its own option type,
+//     TensorBoardOption.
 //
 // Your own schedule is a type that implements Schedule (Start, Step and
 // the Stateful pair, which keeps a resumed run exact), optionally with

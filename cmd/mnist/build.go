@@ -28,14 +28,17 @@ func activation(name string) layers.Layer {
 
 // buildModel declares the network -model asks for and compiles it.
 //
-// mlp: Dense(h) → act → Dropout for every -hidden size, then Dense(10).
+// mlp: Dense(h) → act → Dropout for every -hidden size, then Dense(classes).
 // cnn: Conv(16·5×5, pad 2) → act → MaxPool(2) → Conv(32·5×5, pad 2) → act →
-// MaxPool(2) → Flatten → Dense(hidden[0]) → act → Dropout → Dense(10).
+// MaxPool(2) → Flatten → Dense(hidden[0]) → act → Dropout → Dense(classes).
+// The input shape and the number of classes are the data's (modelShape).
 func buildModel(c *config) (*graph.Model, error) {
 	var ls []layers.Layer
-	inputShape := []int{28 * 28}
+	inputShape, classes, err := modelShape(c)
+	if err != nil {
+		return nil, err
+	}
 	if c.Model == "cnn" {
-		inputShape = []int{1, 28, 28}
 		ls = append(ls,
 			layers.Conv2D(16, 5, layers.WithPadding(2)), activation(c.Activation), layers.MaxPool2D(2),
 			layers.Conv2D(32, 5, layers.WithPadding(2)), activation(c.Activation), layers.MaxPool2D(2),
@@ -57,7 +60,7 @@ func buildModel(c *config) (*graph.Model, error) {
 			}
 		}
 	}
-	ls = append(ls, layers.Dense(mnistClasses))
+	ls = append(ls, layers.Dense(classes))
 	dtype := tensor.Float32
 	if c.Dtype == "float64" {
 		dtype = tensor.Float64

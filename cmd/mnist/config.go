@@ -71,6 +71,9 @@ type config struct {
 	TrainLimit  int     `json:"train_limit"`
 	TestLimit   int     `json:"test_limit"`
 	ValFraction float64 `json:"val_fraction"`
+	// dataConfig: -data-format and its options, -tensorboard, and what
+	// training learnt about the data (shape, classes, standardisation).
+	dataConfig
 
 	// Training.
 	Epochs    int    `json:"epochs"`
@@ -117,6 +120,7 @@ func defaultConfig() config {
 		ValFraction: 0.1,
 		Epochs:      5, BatchSize: 64, Seed: 1, Threads: runtime.NumCPU(), BLAS: "fast",
 		Progress: "auto", Plots: true,
+		dataConfig: defaultDataConfig(),
 	}
 }
 
@@ -207,10 +211,11 @@ func registerTrainFlags(fs *flag.FlagSet, c *config) []flagGroup {
 	fs.Float64Var(&c.Rotate, "rotate", c.Rotate, "augmentation: random rotation by up to ± degrees, in [0, 180]")
 	fs.Float64Var(&c.Flip, "flip", c.Flip, "augmentation: horizontal flip probability, in [0, 1]")
 	fs.IntVar(&c.Shift, "shift", c.Shift, "augmentation: random shift by up to ± pixels, in [0, 14]")
-	fs.StringVar(&c.Data, "data", c.Data, "MNIST directory (default: $ADAMANT_MNIST_DIR, the user cache, then the copy in the Go module cache)")
+	fs.StringVar(&c.Data, "data", c.Data, "training data, as -data-format says: for idx the MNIST directory (default: $ADAMANT_MNIST_DIR, the user cache, then the copy in the Go module cache)")
+	registerDataFlags(fs, &c.dataConfig)
 	fs.BoolVar(&c.Download, "download", c.Download, "allow downloading MNIST when no local copy is found")
-	fs.IntVar(&c.TrainLimit, "train-limit", c.TrainLimit, "use only the first N training images (0: all 60,000)")
-	fs.IntVar(&c.TestLimit, "test-limit", c.TestLimit, "use only the first N test images (0: all 10,000)")
+	fs.IntVar(&c.TrainLimit, "train-limit", c.TrainLimit, "use only N training examples: the first N for idx, N drawn with -seed for csv, tsv and images (0: all; MNIST has 60,000)")
+	fs.IntVar(&c.TestLimit, "test-limit", c.TestLimit, "use only N test examples, chosen as for -train-limit (0: all; MNIST has 10,000)")
 	fs.Float64Var(&c.ValFraction, "val-fraction", c.ValFraction, "fraction of the training set held out for validation, in [0, 1)")
 
 	fs.IntVar(&c.Epochs, "epochs", c.Epochs, "number of epochs, ≥ 1")
@@ -233,9 +238,9 @@ func registerTrainFlags(fs *flag.FlagSet, c *config) []flagGroup {
 		{"Optimizer (Adam)", []string{"lr", "beta1", "beta2", "eps", "eps-convention", "weight-decay", "weight-decay-mode", "no-decay-biases", "amsgrad", "clip-norm", "clip-value"}},
 		{"Learning-rate schedule", []string{"schedule", "schedule-every", "step-size", "gamma", "milestones", "t-max", "t0", "t-mult", "eta-min", "max-lr", "warmup", "warmup-factor"}},
 		{"Plateau and early stopping", []string{"plateau", "plateau-factor", "plateau-patience", "plateau-min-lr", "early-stop", "early-stop-delta", "restore-best"}},
-		{"Data and augmentation", []string{"data", "download", "train-limit", "test-limit", "val-fraction", "rotate", "flip", "shift"}},
+		{"Data and augmentation", []string{"data", "data-format", "test-data", "label-column", "image-size", "color", "download", "train-limit", "test-limit", "val-fraction", "rotate", "flip", "shift"}},
 		{"Training", []string{"epochs", "batch-size", "seed", "threads", "blas"}},
-		{"Output", []string{"out", "resume", "resume-force", "progress", "plots", "show-augment", "cpuprofile", "memprofile"}},
+		{"Output", []string{"out", "resume", "resume-force", "progress", "plots", "tensorboard", "tensorboard-batches", "show-augment", "cpuprofile", "memprofile"}},
 	}
 }
 
@@ -304,11 +309,8 @@ func (c *config) validate() error {
 	if (c.Plateau || c.EarlyStop > 0) && c.ValFraction == 0 {
 		return usagef("-plateau and -early-stop watch val_loss: set -val-fraction > 0")
 	}
-	if c.Data != "" {
-		st, err := os.Stat(c.Data)
-		if err != nil || !st.IsDir() {
-			return usagef("invalid value %q for flag -data: not a directory (want the folder holding the four MNIST IDX files)", c.Data)
-		}
+	if err := c.validateData(); err != nil {
+		return err
 	}
 	if c.Resume != "" {
 		if _, err := os.Stat(c.Resume); err != nil {

@@ -19,12 +19,13 @@ func cmdEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs := newFlagSet("eval", stderr)
 	checkpoint := fs.String("checkpoint", "", "checkpoint to evaluate (a run's best.ckpt or last.ckpt, anywhere: it carries its run's settings)")
 	cfgPath := fs.String("config", "", "a run's config.json to rebuild the model from (default: the settings inside the checkpoint, else the config.json next to it)")
-	data := fs.String("data", "", "MNIST directory (default: as for train)")
-	testLimit := fs.Int("test-limit", 0, "use only the first N test images (0: all 10,000)")
+	data := fs.String("data", "", "idx: the MNIST (or other IDX) directory (default: the run's -data, else found as for train)")
+	testData := fs.String("test-data", "", "csv, tsv, images: the test set (default: the run's -test-data)")
+	testLimit := fs.Int("test-limit", 0, "use only N test examples, chosen as train's -test-limit chooses them (0: all)")
 	threads := fs.Int("threads", defaultConfig().Threads, "CPU threads, ≥ 1; default: the number of CPUs")
 	fs.Usage = func() {
-		printUsage(stderr, fs, "usage: mnist eval -checkpoint FILE [flags]\n\nEvaluates a checkpoint on the MNIST test set.",
-			[]flagGroup{{"Flags", []string{"checkpoint", "config", "data", "test-limit", "threads"}}})
+		printUsage(stderr, fs, "usage: mnist eval -checkpoint FILE [flags]\n\nEvaluates a checkpoint on the run's test set (MNIST unless it trained on other data).",
+			[]flagGroup{{"Flags", []string{"checkpoint", "config", "data", "test-data", "test-limit", "threads"}}})
 	}
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -48,7 +49,16 @@ func cmdEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return usagef("%v (pass -config)", err)
 	}
-	c.Data, c.TestLimit, c.Threads, c.TrainLimit, c.ValFraction, c.Download = *data, *testLimit, *threads, 1, 0, false
+	c.TestLimit, c.Threads, c.TrainLimit, c.ValFraction, c.Download = *testLimit, *threads, 1, 0, false
+	// An IDX run is evaluated on its own -data directory's test files unless
+	// -data says otherwise; the other formats read only -test-data.
+	if *data != "" || c.DataFormat != formatIDX {
+		c.Data = *data
+	}
+	c.evalOnly = true
+	if *testData != "" {
+		c.TestData = *testData
+	}
 	if err := c.validate(); err != nil {
 		return err
 	}
@@ -73,11 +83,15 @@ func cmdEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	var confusion [mnistClasses][mnistClasses]int
+	classes := max(d.test.Classes, out.Shape()[1])
+	confusion := make([][]int, classes)
+	for t := range confusion {
+		confusion[t] = make([]int, classes)
+	}
 	rows := d.test.Len()
 	for i := 0; i < rows; i++ {
 		best, bestV := 0, 0.0
-		for k := 0; k < mnistClasses; k++ {
+		for k := 0; k < out.Shape()[1]; k++ {
 			v, err := out.At(i, k)
 			if err != nil {
 				return err
@@ -89,7 +103,7 @@ func cmdEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		}
 		confusion[d.test.Labels[i]][best]++
 	}
-	fmt.Fprint(stdout, formatConfusion(confusion))
+	fmt.Fprint(stdout, formatConfusion(confusion, c.ClassNames))
 	return printMetrics(stdout, map[string]float64{"test_loss": met.Loss, "test_accuracy": met.Accuracy}, "test_loss", "test_accuracy")
 }
 
@@ -103,18 +117,26 @@ func toFloat(v any) float64 {
 	return 0
 }
 
-// formatConfusion prints rows = true digit, columns = predicted digit.
-func formatConfusion(m [mnistClasses][mnistClasses]int) string {
+// formatConfusion prints rows = true class, columns = predicted class,
+// classes by index; named classes are listed after the matrix.
+func formatConfusion(m [][]int, names []string) string {
 	var b strings.Builder
-	b.WriteString("confusion matrix (rows: true digit, columns: predicted)\n     ")
-	for k := 0; k < mnistClasses; k++ {
+	b.WriteString("confusion matrix (rows: true class, columns: predicted)\n     ")
+	for k := range m {
 		fmt.Fprintf(&b, "%6d", k)
 	}
 	b.WriteString("\n")
-	for t := 0; t < mnistClasses; t++ {
+	for t, row := range m {
 		fmt.Fprintf(&b, "%4d ", t)
-		for k := 0; k < mnistClasses; k++ {
-			fmt.Fprintf(&b, "%6d", m[t][k])
+		for _, n := range row {
+			fmt.Fprintf(&b, "%6d", n)
+		}
+		b.WriteString("\n")
+	}
+	if len(names) > 0 {
+		b.WriteString("classes:")
+		for k, n := range names {
+			fmt.Fprintf(&b, " %d=%s", k, n)
 		}
 		b.WriteString("\n")
 	}

@@ -31,6 +31,7 @@ var resumeSafeFlags = map[string]bool{
 	"data": true, "download": true, "test-limit": true, "early-stop-delta": true,
 	"cpuprofile": true, "memprofile": true, "show-augment": true,
 	"resume": true, "resume-force": true,
+	"test-data": true, "tensorboard": true, "tensorboard-batches": true,
 }
 
 // resumeStateFlags are settings a checkpoint's optimizer state restores

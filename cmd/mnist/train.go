@@ -36,34 +36,34 @@ const (
 // epochKeys is the order of the per-epoch line's fields.
 var epochKeys = []string{"epoch", callbacks.KeyLoss, callbacks.KeyAccuracy, callbacks.KeyValLoss, callbacks.KeyValAccuracy, callbacks.KeyLR, callbacks.KeyEpochSeconds, callbacks.KeyDataWaitSeconds}
 
-// mnistData is MNIST split the way a config asks: training, validation
-// (nil without -val-fraction) and test sets. Validation and test images are
-// normalised once, up front; so are the training images unless the run
-// augments them, since rotation and shifts must see the raw pixels (their
-// fill is black, 0) and normalisation must come after them, per batch.
+// mnistData is the data split the way a config asks: training,
+// validation (nil without -val-fraction) and test sets. Validation and test
+// examples are normalised once, up front; so are the training examples
+// unless the run augments them, since rotation and shifts must see the raw
+// pixels (their fill is black, 0) and normalisation must come after them,
+// per batch.
 type mnistData struct {
 	train, val, test *datasets.Dataset
 	// rawTrain is set when train still holds raw pixels in [0, 1].
 	rawTrain bool
+	// norm is the normalisation every example gets (dataNormalization).
+	norm datasets.Transform
 }
 
-// loadData reads MNIST (offline by default), applies the limits, holds out
-// the validation fraction with the run's seed and normalises. keepRawTrain
-// leaves the training images raw for per-batch augmentation.
+// loadData reads the data -data-format names (MNIST offline by default),
+// applies the limits, holds out the validation fraction with the run's
+// seed and normalises. keepRawTrain leaves the training images raw for
+// per-batch augmentation.
 func loadData(ctx context.Context, c *config, progress io.Writer, keepRawTrain bool) (*mnistData, error) {
-	opts := []datasets.MNISTOption{datasets.WithDownload(c.Download), datasets.WithProgress(progress)}
-	if c.Data != "" {
-		opts = append(opts, datasets.WithDataDir(c.Data))
-	}
-	train, test, err := datasets.LoadMNIST(ctx, opts...)
+	train, test, err := readData(ctx, c, progress)
 	if err != nil {
 		return nil, err
 	}
-	if c.TrainLimit > 0 && c.TrainLimit < train.Len() {
-		train = train.Head(c.TrainLimit)
+	if train, err = limitRows(c, train, c.TrainLimit); err != nil {
+		return nil, errors.Wrap(err, "-train-limit")
 	}
-	if c.TestLimit > 0 && c.TestLimit < test.Len() {
-		test = test.Head(c.TestLimit)
+	if test, err = limitRows(c, test, c.TestLimit); err != nil {
+		return nil, errors.Wrap(err, "-test-limit")
 	}
 	d := &mnistData{train: train, test: test, rawTrain: keepRawTrain}
 	if c.ValFraction > 0 {
@@ -71,11 +71,14 @@ func loadData(ctx context.Context, c *config, progress io.Writer, keepRawTrain b
 			return nil, errors.Wrap(err, "-val-fraction")
 		}
 	}
+	if d.norm, err = dataNormalization(c, d.train); err != nil {
+		return nil, err
+	}
 	for _, ds := range []**datasets.Dataset{&d.train, &d.val, &d.test} {
 		if *ds == nil || (ds == &d.train && keepRawTrain) {
 			continue
 		}
-		if *ds, err = (*ds).Apply(c.Seed, normalize()); err != nil {
+		if *ds, err = (*ds).Apply(c.Seed, d.norm); err != nil {
 			return nil, err
 		}
 	}
@@ -91,7 +94,7 @@ func trainTransforms(c *config, data *mnistData) ([]datasets.Transform, error) {
 		}
 		return nil, nil
 	}
-	return append(aug, normalize()), nil
+	return append(aug, data.norm), nil
 }
 
 // hasAugmentation reports whether a configuration augments its batches.
@@ -323,6 +326,13 @@ func buildCallbacks(c *config, batchesPerEpoch int, hasVal bool, out runOutput) 
 		// -resume continues from the very next batch.
 		TrainEnd: func(s *callbacks.State) error { return s.Trainer.SaveCheckpoint(lastPath) },
 	})
+	tb, err := tensorBoardCallback(c, out)
+	if err != nil {
+		return nil, nil, err
+	}
+	if tb != nil {
+		cbs = append(cbs, tb)
+	}
 	cbs = append(cbs, out.extra...)
 	return cbs, early, nil
 }
