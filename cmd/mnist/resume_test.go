@@ -220,7 +220,7 @@ func TestResumeForceTrainsAtTheNewLearningRate(t *testing.T) {
 // accuracy in history.csv are those of the uninterrupted run, to the last
 // digit (item 2: they used to average only the batches after the restart).
 func TestResumeMidEpochReportsTheUninterruptedNumbers(t *testing.T) {
-	slow := []string{"-train-limit", "6000", "-test-limit", "200", "-hidden", "512", "-progress", "none", "-plots=false", "-epochs", "2"}
+	slow := []string{"-train-limit", "6000", "-test-limit", "200", "-hidden", "512", "-progress", "none", "-plots=false", "-epochs", "3"}
 	straight, split := t.TempDir(), t.TempDir()
 	trainRun(t, append([]string{"-out", straight}, slow...)...)
 
@@ -269,6 +269,11 @@ func TestResumeMidEpochReportsTheUninterruptedNumbers(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("interrupted after %d epochs and %d batches", done, batches)
+	if done >= 3 {
+		// On a loaded machine the interrupt can arrive during the final
+		// evaluation, after the last epoch's checkpoint.
+		t.Skip("the interrupt arrived after the last epoch")
+	}
 	if batches == 0 {
 		t.Log("the interrupt landed on an epoch boundary: the running sums are not exercised this time")
 	}
