@@ -25,7 +25,7 @@ func ExampleRun() {
 		return map[string]float64{"val_loss": loss}, nil
 	}
 	board, err := tuning.Run(context.Background(), space, tuning.Grid(3), objective,
-		tuning.WithWorkers(2))
+		tuning.WithConcurrentTrials(2))
 	if err != nil {
 		fmt.Println(err)
 		return

@@ -200,6 +200,7 @@ type jsonResult struct {
 	Error           string         `json:"error,omitempty"`
 	DurationSeconds float64        `json:"duration_seconds"`
 	Metrics         jsonMetrics    `json:"metrics"`
+	PrunedEpoch     *int           `json:"pruned_epoch,omitempty"`
 	History         []jsonEpoch    `json:"history,omitempty"`
 }
 
@@ -261,6 +262,10 @@ func (l *Leaderboard) doc() jsonDoc {
 			DurationSeconds: r.Duration.Seconds(), Metrics: jsonMetrics(r.Metrics)}
 		if jr.Params == nil {
 			jr.Params = map[string]any{}
+		}
+		if r.PrunedEpoch >= 0 {
+			e := r.PrunedEpoch
+			jr.PrunedEpoch = &e
 		}
 		for _, h := range r.History {
 			jr.History = append(jr.History, jsonEpoch{Epoch: h.Epoch, Metrics: jsonMetrics(h.Metrics)})
@@ -377,12 +382,19 @@ func loadPrior(path string, c *config) (map[string][]Result, error) {
 		if status != StatusOK && status != StatusNaN {
 			continue
 		}
+		prunedEpoch := -1
+		if jr.PrunedEpoch != nil && jr.Status == StatusPruned {
+			// A pruner's verdict is part of the outcome; a scheduler's
+			// "pruned" (not promoted) is decided again on resume.
+			prunedEpoch, status, msg = *jr.PrunedEpoch, StatusPruned, jr.Error
+		}
 		res := Result{
-			Trial:    Trial{ID: jr.ID, Params: p, Epochs: jr.Epochs, Rung: jr.Rung, Dir: jr.Dir, Seed: jr.Seed},
-			Metrics:  map[string]float64(jr.Metrics),
-			Duration: time.Duration(jr.DurationSeconds * float64(time.Second)),
-			Status:   status,
-			Err:      msg,
+			Trial:       Trial{ID: jr.ID, Params: p, Epochs: jr.Epochs, Rung: jr.Rung, Dir: jr.Dir, Seed: jr.Seed},
+			Metrics:     map[string]float64(jr.Metrics),
+			Duration:    time.Duration(jr.DurationSeconds * float64(time.Second)),
+			Status:      status,
+			Err:         msg,
+			PrunedEpoch: prunedEpoch,
 		}
 		for _, h := range jr.History {
 			res.History = append(res.History, EpochMetrics{Epoch: h.Epoch, Metrics: map[string]float64(h.Metrics)})

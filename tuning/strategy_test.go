@@ -29,11 +29,17 @@ func trialsOf(t testing.TB, s *Space, st Strategy, opts ...Option) []Trial {
 	if err != nil {
 		t.Fatal(err)
 	}
-	batch, err := sched.next(nil)
-	if err != nil {
-		t.Fatal(err)
+	var batch []Trial
+	for {
+		tr, d, err := sched.next(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d != propose {
+			return batch
+		}
+		batch = append(batch, tr)
 	}
-	return batch
 }
 
 func TestGridIsTheCrossProduct(t *testing.T) {
@@ -310,7 +316,7 @@ func TestHalvingPromotesTheTopFraction(t *testing.T) {
 	dir := t.TempDir()
 	var order []string
 	board, err := Run(context.Background(), s, Halving(n, 11, 1, 9, 3), halvingLoss{q}.objective,
-		WithResultsDir(dir), WithWorkers(3), WithProgress(func(r Result) {
+		WithResultsDir(dir), WithConcurrentTrials(3), WithOnTrialEnd(func(r Result) {
 			order = append(order, fmt.Sprintf("%d/%d", r.Trial.Rung, r.Trial.ID))
 		}))
 	if err != nil {
