@@ -502,3 +502,16 @@ func parseBounds[T any](name, kind, rest string, parse func(string) (T, error)) 
 	}
 	return lo, hi, nil
 }
+
+// index is the position of v among the choice's values, -1 if absent;
+// values compare as canonical does, so a value read back from JSON
+// matches.
+func (c *choice) index(v any) int {
+	k := canonical(v)
+	for i, w := range c.values {
+		if canonical(w) == k {
+			return i
+		}
+	}
+	return -1
+}
