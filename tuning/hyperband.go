@@ -2,8 +2,6 @@ package tuning
 
 import (
 	"fmt"
-
-	"github.com/pkg/errors"
 )
 
 // Rung is one budget level of a successive-halving bracket: how many
@@ -86,8 +84,8 @@ func (h hyperband) start(s *Space, c *config) (scheduler, error) {
 		total += b[0].Trials
 	}
 	if total > c.maxTrials {
-		return nil, errors.Errorf("tuning: hyperband(epochs=%d..%d, eta=%d) starts %d configurations, more than the maximum of %d (raise WithMaxTrials)",
-			h.minEpochs, h.maxEpochs, h.eta, total, c.maxTrials)
+		return nil, &TooManyTrialsError{Search: fmt.Sprintf("hyperband(epochs=%d..%d, eta=%d)", h.minEpochs, h.maxEpochs, h.eta),
+			Size: fmt.Sprint(total), Max: c.maxTrials, Hint: "use a larger minEpochs or eta"}
 	}
 	configs := sampleTrials(s, total, h.seed)
 	out := &brackets{}
@@ -135,8 +133,8 @@ func (a asha) String() string {
 }
 
 func (a asha) start(s *Space, c *config) (scheduler, error) {
-	if a.trials < 1 || a.trials > c.maxTrials {
-		return nil, errors.Errorf("tuning: asha trials = %d is out of range [1, %d] (raise WithMaxTrials for more)", a.trials, c.maxTrials)
+	if err := checkTrials("asha", a.trials, c); err != nil {
+		return nil, err
 	}
 	if err := checkLadder("asha", a.minEpochs, a.maxEpochs, a.eta); err != nil {
 		return nil, err

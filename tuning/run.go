@@ -106,6 +106,41 @@ type Result struct {
 // past it quickly, and a typo should not start a week of training.
 const DefaultMaxTrials = 1000
 
+// TooManyTrialsError is Run's refusal of a search larger than
+// WithMaxTrials, before anything runs; a program whose users set the limit
+// some other way (a command-line flag) can tell them how.
+type TooManyTrialsError struct {
+	// Search is what is too large: "the grid", "random".
+	Search string
+	// Size is how many trials it needs ("5 × 5 × 3" for a grid) and Max the
+	// limit.
+	Size string
+	Max  int
+	// Hint is what else to change, "use fewer points per range", or "".
+	Hint string
+}
+
+// Error names WithMaxTrials.
+func (e *TooManyTrialsError) Error() string {
+	hint := ""
+	if e.Hint != "" {
+		hint = e.Hint + " or "
+	}
+	return fmt.Sprintf("tuning: %s has %s trials, more than the maximum of %d; %sraise WithMaxTrials", e.Search, e.Size, e.Max, hint)
+}
+
+// checkTrials validates a strategy's number of trials against [1,
+// WithMaxTrials].
+func checkTrials(search string, n int, c *config) error {
+	if n < 1 {
+		return errors.Errorf("tuning: %s trials = %d is out of range [1, %d]", search, n, c.maxTrials)
+	}
+	if n > c.maxTrials {
+		return &TooManyTrialsError{Search: search, Size: fmt.Sprint(n), Max: c.maxTrials}
+	}
+	return nil
+}
+
 type config struct {
 	workers    int
 	metric     string

@@ -390,7 +390,7 @@ func TestPrunerSettings(t *testing.T) {
 		{TPE(0, 1), nil, "tpe trials = 0 is out of range"},
 		{TPE(5, 1, TPEStartupTrials(0)), nil, "startup trials = 0 is out of range [1, ∞)"},
 		{ASHA(5, 1, 3, 2, 3), nil, "asha maxEpochs = 2 is out of range [minEpochs = 3, ∞)"},
-		{Hyperband(1, 1, 81, 3), WithMaxTrials(100), "starts 143 configurations, more than the maximum of 100"},
+		{Hyperband(1, 1, 81, 3), WithMaxTrials(100), "hyperband(epochs=1..81, eta=3) has 143 trials, more than the maximum of 100; use a larger minEpochs or eta or raise WithMaxTrials"},
 	} {
 		_, err := Run(context.Background(), s, tc.st, bowl, tc.opt)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {

@@ -121,8 +121,7 @@ func (g grid) start(s *Space, c *config) (scheduler, error) {
 		}
 	}
 	if total > c.maxTrials {
-		return nil, errors.Errorf("tuning: the grid has %s trials, more than the maximum of %d; use fewer points per range or raise WithMaxTrials",
-			gridSize(counts), c.maxTrials)
+		return nil, &TooManyTrialsError{Search: "the grid", Size: gridSize(counts), Max: c.maxTrials, Hint: "use fewer points per range"}
 	}
 	values := make([][]any, len(s.dims))
 	for i, d := range s.dims {
@@ -175,8 +174,8 @@ func (r random) String() string {
 }
 
 func (r random) start(s *Space, c *config) (scheduler, error) {
-	if r.trials < 1 || r.trials > c.maxTrials {
-		return nil, errors.Errorf("tuning: random trials = %d is out of range [1, %d] (raise WithMaxTrials for more)", r.trials, c.maxTrials)
+	if err := checkTrials("random", r.trials, c); err != nil {
+		return nil, err
 	}
 	return &oneBatch{trials: sampleTrials(s, r.trials, r.seed)}, nil
 }
@@ -235,9 +234,8 @@ func (h halving) budgets() []int {
 }
 
 func (h halving) check(c *config) error {
-	switch {
-	case h.trials < 1 || h.trials > c.maxTrials:
-		return errors.Errorf("tuning: halving trials = %d is out of range [1, %d] (raise WithMaxTrials for more)", h.trials, c.maxTrials)
+	if err := checkTrials("halving", h.trials, c); err != nil {
+		return err
 	}
 	return checkLadder("halving", h.minEpochs, h.maxEpochs, h.eta)
 }

@@ -248,7 +248,7 @@ func TestRandomIsReproducible(t *testing.T) {
 	if _, err := Random(0, 1).start(s, &config{maxTrials: 10}); err == nil {
 		t.Error("Random(0) accepted")
 	}
-	if _, err := Random(11, 1).start(s, &config{maxTrials: 10}); err == nil || !strings.Contains(err.Error(), "[1, 10]") {
+	if _, err := Random(11, 1).start(s, &config{maxTrials: 10}); err == nil || !strings.Contains(err.Error(), "random has 11 trials, more than the maximum of 10") {
 		t.Errorf("Random(11) with max 10: %v", err)
 	}
 }

@@ -88,9 +88,10 @@ func (t tpe) String() string {
 }
 
 func (t tpe) start(s *Space, c *config) (scheduler, error) {
+	if err := checkTrials("tpe", t.trials, c); err != nil {
+		return nil, err
+	}
 	switch {
-	case t.trials < 1 || t.trials > c.maxTrials:
-		return nil, errors.Errorf("tuning: tpe trials = %d is out of range [1, %d] (raise WithMaxTrials for more)", t.trials, c.maxTrials)
 	case t.startup < 1:
 		return nil, errors.Errorf("tuning: tpe startup trials = %d is out of range [1, ∞)", t.startup)
 	case t.candidates < 1:
