@@ -2,6 +2,8 @@ package tuning
 
 import (
 	"fmt"
+
+	"github.com/pkg/errors"
 )
 
 // Rung is one budget level of a successive-halving bracket: how many
@@ -51,9 +53,17 @@ func HyperbandBrackets(minEpochs, maxEpochs, eta int) ([][]Rung, error) {
 }
 
 type hyperband struct {
-	seed                      uint64
-	minEpochs, maxEpochs, eta int
+	seed                              uint64
+	minEpochs, maxEpochs, eta, rounds int
 }
+
+// HyperbandOption configures Hyperband.
+type HyperbandOption func(*hyperband)
+
+// HyperbandRounds runs the bracket table n times (default 1), each round
+// with new configurations: the outer loop of Li et al., which a search
+// whose maxEpochs/minEpochs is small needs to spend a useful budget.
+func HyperbandRounds(n int) HyperbandOption { return func(h *hyperband) { h.rounds = n } }
 
 // Hyperband hedges successive halving's choice of how early to judge
 // (Li et al. 2018): it runs every bracket of HyperbandBrackets(minEpochs,
@@ -66,26 +76,38 @@ type hyperband struct {
 // waits for a rung to finish, the next one starts trials, so workers idle
 // only when every bracket waits; the trials run do not depend on that
 // interleaving, since each bracket judges its own results only.
-func Hyperband(seed uint64, minEpochs, maxEpochs, eta int) Strategy {
-	return hyperband{seed: seed, minEpochs: minEpochs, maxEpochs: maxEpochs, eta: eta}
+func Hyperband(seed uint64, minEpochs, maxEpochs, eta int, opts ...HyperbandOption) Strategy {
+	h := hyperband{seed: seed, minEpochs: minEpochs, maxEpochs: maxEpochs, eta: eta, rounds: 1}
+	for _, o := range opts {
+		if o != nil {
+			o(&h)
+		}
+	}
+	return h
 }
 
 func (h hyperband) String() string {
-	return fmt.Sprintf("hyperband(seed=%d, epochs=%d..%d, eta=%d)", h.seed, h.minEpochs, h.maxEpochs, h.eta)
+	return fmt.Sprintf("hyperband(seed=%d, epochs=%d..%d, eta=%d, rounds=%d)", h.seed, h.minEpochs, h.maxEpochs, h.eta, h.rounds)
 }
 
 func (h hyperband) start(s *Space, c *config) (scheduler, error) {
-	table, err := HyperbandBrackets(h.minEpochs, h.maxEpochs, h.eta)
+	once, err := HyperbandBrackets(h.minEpochs, h.maxEpochs, h.eta)
 	if err != nil {
 		return nil, err
+	}
+	if h.rounds < 1 {
+		return nil, errors.Errorf("tuning: hyperband rounds = %d is out of range [1, ∞)", h.rounds)
+	}
+	var table [][]Rung
+	for range h.rounds {
+		table = append(table, once...)
 	}
 	total := 0
 	for _, b := range table {
 		total += b[0].Trials
 	}
 	if total > c.maxTrials {
-		return nil, &TooManyTrialsError{Search: fmt.Sprintf("hyperband(epochs=%d..%d, eta=%d)", h.minEpochs, h.maxEpochs, h.eta),
-			Size: fmt.Sprint(total), Max: c.maxTrials, Hint: "use a larger minEpochs or eta"}
+		return nil, &TooManyTrialsError{Search: h.String(), Size: fmt.Sprint(total), Max: c.maxTrials, Hint: "use fewer rounds, a larger minEpochs or eta"}
 	}
 	configs := sampleTrials(s, total, h.seed)
 	out := &brackets{}
@@ -97,7 +119,7 @@ func (h hyperband) start(s *Space, c *config) (scheduler, error) {
 			budgets[j] = r.Epochs
 		}
 		rungs := b
-		out.list = append(out.list, newBracket(configs[:take], budgets, i, c,
+		out.list = append(out.list, newBracket(configs[:take], budgets, i%len(once), c,
 			func(rung, _ int) int { return rungs[rung+1].Trials }))
 		configs = configs[take:]
 	}

@@ -86,9 +86,12 @@ type Result struct {
 	Metrics map[string]float64
 	// History holds the trial's Report calls in order.
 	History []EpochMetrics
-	// Duration is the objective's wall-clock time; a result reused from an
-	// earlier run keeps its original duration.
+	// Duration is the objective's wall-clock time and Finished when it
+	// returned; a result reused from an earlier run keeps its original
+	// ones. Ordering results by Finished replays the search as it went
+	// (the best value against the epochs spent, say).
 	Duration time.Duration
+	Finished time.Time
 	// Err is the error or panic message of a failed or cancelled trial.
 	Err string
 	// Status is StatusOK, StatusFailed, StatusNaN, StatusPruned or
@@ -594,6 +597,7 @@ func (r *runner) runTrial(ctx context.Context, t Trial, peers []peerCurve) (res 
 	start := time.Now()
 	defer func() {
 		res.Duration = time.Since(start)
+		res.Finished = start.Add(res.Duration)
 		res.History = rec.take()
 		if p := recover(); p != nil {
 			res.Status = StatusFailed

@@ -33,6 +33,7 @@ func stripDurations(b *Leaderboard) []Result {
 	out := append([]Result(nil), b.Results...)
 	for i := range out {
 		out[i].Duration = 0
+		out[i].Finished = time.Time{}
 	}
 	return out
 }

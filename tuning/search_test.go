@@ -215,6 +215,19 @@ func TestHyperbandRunsItsTable(t *testing.T) {
 			t.Errorf("best trial trained %d epochs, want 9", best.Trial.Epochs)
 		}
 	}
+	// Rounds repeat the table with new configurations: (3×1, 1×3) and 2×3.
+	b, err := Run(context.Background(), s, Hyperband(4, 1, 3, 3, HyperbandRounds(2)), bowl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids, epochs := map[int]bool{}, map[int]int{}
+	for _, r := range b.Results {
+		ids[r.Trial.ID] = true
+		epochs[r.Trial.Epochs]++
+	}
+	if len(ids) != 10 || epochs[1] != 6 || epochs[3] != 6 {
+		t.Errorf("2 rounds of (1, 3, 3): %d configurations, runs by epochs %v; want 10, map[1:6 3:6]", len(ids), epochs)
+	}
 }
 
 // curves reports epochs of a decreasing loss set by the parameters, checking
@@ -388,9 +401,10 @@ func TestPrunerSettings(t *testing.T) {
 		{Hyperband(1, 1, 9, 3), WithPruner(MedianStopping(1, 3)), "stops trials early itself"},
 		{ASHA(9, 1, 1, 9, 3), WithPruner(MedianStopping(1, 3)), "stops trials early itself"},
 		{TPE(0, 1), nil, "tpe trials = 0 is out of range"},
+		{Hyperband(1, 1, 9, 3, HyperbandRounds(0)), nil, "hyperband rounds = 0 is out of range [1, ∞)"},
 		{TPE(5, 1, TPEStartupTrials(0)), nil, "startup trials = 0 is out of range [1, ∞)"},
 		{ASHA(5, 1, 3, 2, 3), nil, "asha maxEpochs = 2 is out of range [minEpochs = 3, ∞)"},
-		{Hyperband(1, 1, 81, 3), WithMaxTrials(100), "hyperband(epochs=1..81, eta=3) has 143 trials, more than the maximum of 100; use a larger minEpochs or eta or raise WithMaxTrials"},
+		{Hyperband(1, 1, 81, 3), WithMaxTrials(100), "hyperband(seed=1, epochs=1..81, eta=3, rounds=1) has 143 trials, more than the maximum of 100; use fewer rounds, a larger minEpochs or eta or raise WithMaxTrials"},
 	} {
 		_, err := Run(context.Background(), s, tc.st, bowl, tc.opt)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
@@ -417,6 +431,7 @@ func TestResumeEveryStrategy(t *testing.T) {
 		{Random(12, 2), WithPruner(SuccessiveHalvingPruner(1, 2))},
 		{Halving(9, 2, 1, 9, 3), nil},
 		{Hyperband(2, 1, 9, 3), nil},
+		{Hyperband(2, 1, 3, 3, HyperbandRounds(3)), nil},
 		{ASHA(12, 2, 1, 9, 3), nil},
 	} {
 		name := tc.st.String()
