@@ -11,8 +11,8 @@ import (
 // metrics it reports against the trials that finished before it was handed
 // out (the same trials a model-based strategy learns from; see Run). Use
 // MedianStopping or SuccessiveHalvingPruner with WithPruner. Epochs are
-// counted by reports: a trial has trained k epochs after its k-th Report
-// (ReportCallback reports every epoch, numbered from 0).
+// numbered as ReportCallback reports them, from 0: after the report of
+// epoch e a trial has trained e+1 epochs.
 type Pruner interface {
 	// String describes the pruner for logs, "median(warmup=1, min-trials=3)".
 	String() string
@@ -72,10 +72,10 @@ func (m median) check() error {
 }
 
 func (m median) prune(history []EpochMetrics, peers []peerCurve, c *config) (string, bool) {
-	if len(history) <= m.warmup {
+	last := history[len(history)-1]
+	if last.Epoch+1 <= m.warmup {
 		return "", false
 	}
-	last := history[len(history)-1]
 	best, ok := bestSoFar(history, c)
 	if !ok {
 		return "", false
@@ -149,10 +149,10 @@ func (h halvingPruner) check() error {
 }
 
 func (h halvingPruner) prune(history []EpochMetrics, peers []peerCurve, c *config) (string, bool) {
-	if !h.isRung(len(history)) {
+	last := history[len(history)-1]
+	if !h.isRung(last.Epoch + 1) {
 		return "", false
 	}
-	last := history[len(history)-1]
 	v, ok := last.Metrics[c.metric]
 	if !ok || !isFinite(v) {
 		return "", false

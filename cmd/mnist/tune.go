@@ -295,8 +295,11 @@ func trialConfig(base config, tr tuning.Trial) (config, error) {
 		c.Out = filepath.Join(base.Out, "trials", strconv.Itoa(tr.ID))
 	}
 	c.Resume = ""
-	// A promoted halving trial continues from its own last checkpoint.
-	if last := filepath.Join(c.Out, lastFile); fileExists(last) {
+	// A halving, hyperband or asha trial (a budget in tr.Epochs) continues
+	// from its own last checkpoint when promoted. Grid, random and tpe
+	// trials start afresh even if a crash left a checkpoint behind, so that
+	// they rerun exactly, with the whole learning curve a pruner judges.
+	if last := filepath.Join(c.Out, lastFile); tr.Epochs > 0 && fileExists(last) {
 		c.Resume = last
 	}
 	if err := c.validate(); err != nil {
