@@ -126,10 +126,8 @@ func (h hyperband) start(s *Space, c *config) (scheduler, error) {
 	return out, nil
 }
 
-type asha struct {
-	trials, minEpochs, maxEpochs, eta int
-	seed                              uint64
-}
+// asha takes Halving's settings.
+type asha struct{ halving }
 
 // ASHA is asynchronous successive halving (Li, Jamieson, Rostamizadeh et
 // al. 2020, "A System for Massively Parallel Hyperparameter Tuning",
@@ -147,7 +145,7 @@ type asha struct {
 // depend on the number of concurrent trials, and are reproducible for a
 // given one.
 func ASHA(trials int, seed uint64, minEpochs, maxEpochs, eta int) Strategy {
-	return asha{trials: trials, seed: seed, minEpochs: minEpochs, maxEpochs: maxEpochs, eta: eta}
+	return asha{halving{trials: trials, seed: seed, minEpochs: minEpochs, maxEpochs: maxEpochs, eta: eta}}
 }
 
 func (a asha) String() string {
@@ -155,13 +153,10 @@ func (a asha) String() string {
 }
 
 func (a asha) start(s *Space, c *config) (scheduler, error) {
-	if err := checkTrials("asha", a.trials, c); err != nil {
+	if err := a.check("asha", c); err != nil {
 		return nil, err
 	}
-	if err := checkLadder("asha", a.minEpochs, a.maxEpochs, a.eta); err != nil {
-		return nil, err
-	}
-	budgets := halving{minEpochs: a.minEpochs, maxEpochs: a.maxEpochs, eta: a.eta}.budgets()
+	budgets := a.budgets()
 	return &ashaScheduler{a: a, c: c, budgets: budgets, configs: sampleTrials(s, a.trials, a.seed),
 		rungs: make([][]*Result, len(budgets)), promoted: make([]map[int]bool, len(budgets))}, nil
 }

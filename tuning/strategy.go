@@ -233,11 +233,12 @@ func (h halving) budgets() []int {
 	return b
 }
 
-func (h halving) check(c *config) error {
-	if err := checkTrials("halving", h.trials, c); err != nil {
+// check validates the settings; who names the strategy in errors.
+func (h halving) check(who string, c *config) error {
+	if err := checkTrials(who, h.trials, c); err != nil {
 		return err
 	}
-	return checkLadder("halving", h.minEpochs, h.maxEpochs, h.eta)
+	return checkLadder(who, h.minEpochs, h.maxEpochs, h.eta)
 }
 
 // checkLadder validates the budget settings Halving, Hyperband and ASHA
@@ -255,7 +256,7 @@ func checkLadder(who string, minEpochs, maxEpochs, eta int) error {
 }
 
 func (h halving) start(s *Space, c *config) (scheduler, error) {
-	if err := h.check(c); err != nil {
+	if err := h.check("halving", c); err != nil {
 		return nil, err
 	}
 	eta := h.eta
