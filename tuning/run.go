@@ -17,20 +17,20 @@ import (
 // Trial is one configuration to evaluate, as the objective receives it.
 type Trial struct {
 	// ID numbers the trial from 0 in the order the strategy generated it.
-	// A trial promoted by Halving keeps its ID.
+	// A trial promoted by Halving, Hyperband or ASHA keeps its ID.
 	ID int
 	// Params are the hyperparameters to train with.
 	Params Params
 	// Epochs is the total number of epochs the trial should have trained
-	// when the objective returns. 0 (Grid and Random) means the objective's
-	// own default; Halving sets it per rung.
+	// when the objective returns. 0 (Grid, Random and TPE) means the
+	// objective's own default; Halving, Hyperband and ASHA set it per rung.
 	Epochs int
 	// Rung is the budget level of a Halving, Hyperband or ASHA trial (0 is
 	// the smallest budget), 0 for the other strategies.
 	Rung int
 	// Dir is the trial's own directory under the results directory (created
 	// before the objective runs), for checkpoints and logs; "" without
-	// WithResultsDir. A trial promoted by Halving gets the same Dir again.
+	// WithResultsDir. A promoted trial gets the same Dir again.
 	Dir string
 	// Seed is the trial's seed, derived from the search seed and ID; seed
 	// weight initialisation and shuffling with it so that a trial can be
