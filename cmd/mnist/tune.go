@@ -159,6 +159,9 @@ func cmdTune(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	board, runErr := tuning.Run(ctx, space, strategy, objective, pruner,
 		tuning.WithConcurrentTrials(t.workers), tuning.WithMetric(t.metric, !t.maximize),
 		tuning.WithResultsDir(c.Out), tuning.WithMaxTrials(t.maxTrials), tuning.WithOnTrialEnd(progress))
+	if err := stopProfiles(); err != nil && runErr == nil {
+		runErr = err
+	}
 	var tooMany *tuning.TooManyTrialsError
 	if errors.As(runErr, &tooMany) {
 		hint := ""
@@ -166,9 +169,6 @@ func cmdTune(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			hint = tooMany.Hint + " or "
 		}
 		return usagef("%s has %s trials, more than -max-trials %d; %sraise -max-trials", tooMany.Search, tooMany.Size, tooMany.Max, hint)
-	}
-	if err := stopProfiles(); err != nil && runErr == nil {
-		runErr = err
 	}
 	if board != nil {
 		fmt.Fprintln(stdout, board.String())
