@@ -264,10 +264,12 @@ func WithPruner(p Pruner) Option {
 // strategy for the next trial, and a strategy that learns from results
 // (TPE, ASHA, the halving brackets) and a pruner judge from the results
 // delivered so far. To make that reproducible, results are delivered in the
-// order the trials were handed out, and before handing out trial number k
-// Run delivers exactly the results of trials 0..k−L, with lag L = 2n−1 for
-// n concurrent trials (waiting for them if they still run); the L−1 trials
-// in between are pending, which TPE handles by constant liar. With one
+// order the trials were handed out, and before handing out the k-th trial
+// (counting from 0, promotions included) Run delivers exactly the results
+// of the trials handed out 0..k−L, with lag L = 2n−1 for n concurrent
+// trials (waiting for them if they still run), and more only when the
+// strategy says it must wait for them; the trials in between are pending,
+// which TPE handles by constant liar. With one
 // worker, every trial sees all earlier ones. With n workers a free worker
 // waits only when a trial handed out L trials earlier is still running, so
 // trials of uneven length (batch sizes, pruning) rarely leave it idle.
