@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -57,5 +58,42 @@ func TestTuneTPEWithMedianPruner(t *testing.T) {
 	}
 	if !strings.HasPrefix(doc.Strategy, "tpe(trials=5") || len(doc.Results) != 5 {
 		t.Errorf("results.json: strategy %q, %d results, want tpe with 5", doc.Strategy, len(doc.Results))
+	}
+}
+
+// TestTuneHyperbandContinuesPromotedTrials: a promoted trial resumes from
+// its own checkpoint, so it reports only the epochs it adds.
+func TestTuneHyperbandContinuesPromotedTrials(t *testing.T) {
+	out := t.TempDir()
+	stdout, stderr, code := runBinary(t, "tune", "-out", out, "-strategy", "hyperband", "-min-epochs", "1", "-eta", "3",
+		"-workers", "2", "-space", "lr=log:1e-4:1e-2", "-train-limit", "1000", "-test-limit", "200", "-epochs", "3", "-plots=false")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	data, err := os.ReadFile(filepath.Join(out, "results.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Results []struct {
+			ID, Rung, Epochs int
+			History          []struct{ Epoch int }
+		}
+	}
+	if err := json.Unmarshal(data, &doc); err != nil {
+		t.Fatal(err)
+	}
+	// Brackets (1, 3, 3): 3×1 → 1×3, then 2×3.
+	runs := map[[2]int]int{}
+	for _, r := range doc.Results {
+		runs[[2]int{r.Rung, r.Epochs}]++
+		if r.ID < 3 && r.Rung == 1 {
+			if len(r.History) != 2 || r.History[0].Epoch != 1 {
+				t.Errorf("promoted trial %d reported epochs %v, want 1 and 2 only (continued from its checkpoint)", r.ID, r.History)
+			}
+		}
+	}
+	if want := map[[2]int]int{{0, 1}: 3, {1, 3}: 3}; !reflect.DeepEqual(runs, want) {
+		t.Errorf("runs by (rung, epochs) %v, want %v", runs, want)
 	}
 }
