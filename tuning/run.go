@@ -202,8 +202,9 @@ func WithMetric(name string, minimize bool) Option {
 // and Epochs instead of running them again, so an interrupted search
 // resumes where it stopped, and a model-based strategy, fed the reused
 // results in the same order, proposes the same trials it would have
-// proposed without the interruption; failed and cancelled trials are run
-// again. The files describe the current search only: results of other
+// proposed without the interruption (resume with the same number of
+// concurrent trials: that number fixes what each proposal sees); failed
+// and cancelled trials are run again. The files describe the current search only: results of other
 // trials found there are dropped at the first rewrite, so give every search
 // its own directory.
 func WithResultsDir(dir string) Option {
