@@ -9,17 +9,25 @@
 //	lr=log:1e-4:1e-2,beta1=0.8|0.9|0.95,batch-size=int:32:256,schedule=none|cosine
 //
 // A Strategy decides which configurations run: Grid (the full cross
-// product, its size checked before anything runs), Random (seeded) or
-// Halving (synchronous successive halving: many configurations for a few
-// epochs, the best third, say, for three times longer, and so on).
+// product, its size checked before anything runs), Random (seeded), TPE
+// (Tree-structured Parzen Estimator: learns from the finished trials, as
+// Optuna's default sampler), Halving (synchronous successive halving: many
+// configurations for a few epochs, the best third, say, for three times
+// longer, and so on), Hyperband (several halving brackets with different
+// starting budgets) or ASHA (asynchronous successive halving, no idle
+// worker at rung boundaries). A Pruner (MedianStopping,
+// SuccessiveHalvingPruner), passed with WithPruner, stops weak trials of
+// Grid, Random or TPE early from the epoch metrics they report.
 //
 // Run executes the trials on a bounded pool of workers, records every
 // trial's parameters, metrics, per-epoch history, duration and error (a
 // failed, panicking or diverging trial is recorded, not fatal), saves
 // results.json and results.csv atomically after each trial, resumes an
 // interrupted search without running a finished trial twice, and returns a
-// Leaderboard. The same seed gives the same trials; with a deterministic
-// objective and the same worker count, the same leaderboard.
+// Leaderboard. The same seed and number of concurrent trials give the same
+// trials (every decision sees a fixed set of earlier results, see Run);
+// with a deterministic objective, the same leaderboard, also after a
+// resumed crash.
 //
 // Leaderboard.Importance says which parameters mattered: fANOVA over a
 // seeded random forest of the finished trials (Hutter et al. 2014, as

@@ -25,7 +25,7 @@ func ExampleRun() {
 		return map[string]float64{"val_loss": loss}, nil
 	}
 	board, err := tuning.Run(context.Background(), space, tuning.Grid(3), objective,
-		tuning.WithWorkers(2))
+		tuning.WithConcurrentTrials(2))
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -110,4 +110,59 @@ func ExampleHalving() {
 	// 11    7      0     1       pruned  1.49305   0.005037
 	// 12    8      0     1       pruned  1.70653   0.006927
 	// 13    1      0     1       pruned  1.91689   0.0001103
+}
+
+// TPE with median stopping: the objective reports every epoch, and trials
+// whose best loss so far is worse than the median of the completed trials
+// at that epoch are stopped.
+func ExampleTPE() {
+	space, err := tuning.ParseSpace("lr=log:1e-5:1e-1,beta1=uniform:0.8:0.99")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	objective := func(ctx context.Context, t tuning.Trial, r tuning.Reporter) (map[string]float64, error) {
+		d := math.Log10(t.Params.Float("lr")) + 3
+		var m map[string]float64
+		for epoch := range 4 {
+			if err := ctx.Err(); err != nil { // how a pruner stops the trial
+				return nil, err
+			}
+			m = map[string]float64{"val_loss": d*d + math.Abs(t.Params.Float("beta1")-0.9) + 1/float64(epoch+1)}
+			r.Report(epoch, m)
+		}
+		return m, nil
+	}
+	board, err := tuning.Run(context.Background(), space, tuning.TPE(30, 1), objective,
+		tuning.WithConcurrentTrials(2), tuning.WithPruner(tuning.MedianStopping(1, 3)))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	pruned := 0
+	for _, r := range board.Results {
+		if r.Status == tuning.StatusPruned {
+			pruned++
+		}
+	}
+	best, _ := board.Best()
+	fmt.Printf("%d trials, %d pruned; best lr %.1e\n", len(board.Results), pruned, best.Trial.Params.Float("lr"))
+	// Output:
+	// 30 trials, 11 pruned; best lr 1.1e-03
+}
+
+func ExampleHyperbandBrackets() {
+	brackets, err := tuning.HyperbandBrackets(1, 27, 3)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, b := range brackets {
+		fmt.Println(b)
+	}
+	// Output:
+	// [{27 1} {9 3} {3 9} {1 27}]
+	// [{12 3} {4 9} {1 27}]
+	// [{6 9} {2 27}]
+	// [{4 27}]
 }

@@ -199,7 +199,9 @@ type jsonResult struct {
 	Status          string         `json:"status"`
 	Error           string         `json:"error,omitempty"`
 	DurationSeconds float64        `json:"duration_seconds"`
+	Finished        time.Time      `json:"finished"`
 	Metrics         jsonMetrics    `json:"metrics"`
+	PrunedEpoch     *int           `json:"pruned_epoch,omitempty"`
 	History         []jsonEpoch    `json:"history,omitempty"`
 }
 
@@ -258,9 +260,13 @@ func (l *Leaderboard) doc() jsonDoc {
 	for i, r := range l.Results {
 		jr := jsonResult{ID: r.Trial.ID, Rung: r.Trial.Rung, Epochs: r.Trial.Epochs, Seed: r.Trial.Seed,
 			Dir: r.Trial.Dir, Params: map[string]any(r.Trial.Params), Status: r.Status, Error: r.Err,
-			DurationSeconds: r.Duration.Seconds(), Metrics: jsonMetrics(r.Metrics)}
+			DurationSeconds: r.Duration.Seconds(), Finished: r.Finished, Metrics: jsonMetrics(r.Metrics)}
 		if jr.Params == nil {
 			jr.Params = map[string]any{}
+		}
+		if r.PrunedEpoch >= 0 {
+			e := r.PrunedEpoch
+			jr.PrunedEpoch = &e
 		}
 		for _, h := range r.History {
 			jr.History = append(jr.History, jsonEpoch{Epoch: h.Epoch, Metrics: jsonMetrics(h.Metrics)})
@@ -273,7 +279,8 @@ func (l *Leaderboard) doc() jsonDoc {
 // WriteJSON writes the leaderboard as the indented JSON document that
 // results.json holds: metric, minimize, strategy, space and the results in
 // leaderboard order with their parameters, metrics, per-epoch history,
-// status, error, seed, directory and duration. Non-finite metrics are
+// status, error, seed, directory, duration, finish time and, for a trial a
+// pruner stopped, pruned_epoch. Non-finite metrics are
 // written as the strings "NaN", "+Inf" and "-Inf".
 func (l *Leaderboard) WriteJSON(w io.Writer) error {
 	enc := json.NewEncoder(w)
@@ -377,12 +384,20 @@ func loadPrior(path string, c *config) (map[string][]Result, error) {
 		if status != StatusOK && status != StatusNaN {
 			continue
 		}
+		prunedEpoch := -1
+		if jr.PrunedEpoch != nil && jr.Status == StatusPruned {
+			// A pruner's verdict is part of the outcome; a scheduler's
+			// "pruned" (not promoted) is decided again on resume.
+			prunedEpoch, status, msg = *jr.PrunedEpoch, StatusPruned, jr.Error
+		}
 		res := Result{
-			Trial:    Trial{ID: jr.ID, Params: p, Epochs: jr.Epochs, Rung: jr.Rung, Dir: jr.Dir, Seed: jr.Seed},
-			Metrics:  map[string]float64(jr.Metrics),
-			Duration: time.Duration(jr.DurationSeconds * float64(time.Second)),
-			Status:   status,
-			Err:      msg,
+			Trial:       Trial{ID: jr.ID, Params: p, Epochs: jr.Epochs, Rung: jr.Rung, Dir: jr.Dir, Seed: jr.Seed},
+			Metrics:     map[string]float64(jr.Metrics),
+			Duration:    time.Duration(jr.DurationSeconds * float64(time.Second)),
+			Finished:    jr.Finished,
+			Status:      status,
+			Err:         msg,
+			PrunedEpoch: prunedEpoch,
 		}
 		for _, h := range jr.History {
 			res.History = append(res.History, EpochMetrics{Epoch: h.Epoch, Metrics: map[string]float64(h.Metrics)})

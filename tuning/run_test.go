@@ -33,6 +33,7 @@ func stripDurations(b *Leaderboard) []Result {
 	out := append([]Result(nil), b.Results...)
 	for i := range out {
 		out[i].Duration = 0
+		out[i].Finished = time.Time{}
 	}
 	return out
 }
@@ -40,12 +41,12 @@ func stripDurations(b *Leaderboard) []Result {
 func TestParallelWorkersGiveTheSameLeaderboard(t *testing.T) {
 	s := mustSpace(t, "lr=log:1e-5:1e-1,beta1=uniform:0.8:0.99")
 	for _, st := range []Strategy{Random(40, 5), Grid(6), Halving(27, 9, 1, 9, 3)} {
-		one, err := Run(context.Background(), s, st, bowl, WithWorkers(1))
+		one, err := Run(context.Background(), s, st, bowl, WithConcurrentTrials(1))
 		if err != nil {
 			t.Fatal(err)
 		}
 		for _, w := range []int{2, 8} {
-			many, err := Run(context.Background(), s, st, bowl, WithWorkers(w))
+			many, err := Run(context.Background(), s, st, bowl, WithConcurrentTrials(w))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -74,12 +75,12 @@ func TestWorkersRunConcurrently(t *testing.T) {
 		running.Add(-1)
 		return map[string]float64{"val_loss": 1}, nil
 	}
-	if _, err := Run(context.Background(), s, Random(12, 1), obj, WithWorkers(3)); err != nil {
+	if _, err := Run(context.Background(), s, Random(12, 1), obj, WithConcurrentTrials(3)); err != nil {
 		t.Fatal(err)
 	}
 	// 3 in practice; 2 tolerates a machine too loaded to overlap all three.
 	if p := peak.Load(); p < 2 || p > 3 {
-		t.Errorf("peak concurrency %d, want 3 (bounded by WithWorkers)", p)
+		t.Errorf("peak concurrency %d, want 3 (bounded by WithConcurrentTrials)", p)
 	}
 }
 
@@ -103,7 +104,7 @@ func TestFailuresAreRecorded(t *testing.T) {
 		}
 		return map[string]float64{"val_loss": float64(t.ID)}, nil
 	}
-	board, err := Run(context.Background(), s, Random(8, 1), obj, WithWorkers(2))
+	board, err := Run(context.Background(), s, Random(8, 1), obj, WithConcurrentTrials(2))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -165,7 +166,7 @@ func TestInvalidSettings(t *testing.T) {
 		opts  []Option
 		want  string
 	}{
-		{"workers", s, Random(1, 1), bowl, []Option{WithWorkers(0)}, "workers = 0 is out of range [1, ∞)"},
+		{"workers", s, Random(1, 1), bowl, []Option{WithConcurrentTrials(0)}, "concurrent trials = 0 is out of range [1, ∞)"},
 		{"metric", s, Random(1, 1), bowl, []Option{WithMetric("", true)}, "metric name is empty"},
 		{"max trials", s, Random(1, 1), bowl, []Option{WithMaxTrials(-1)}, "max trials = -1"},
 		{"nil space", nil, Random(1, 1), bowl, nil, "space is nil"},
@@ -198,7 +199,7 @@ func TestCancel(t *testing.T) {
 		}
 		return map[string]float64{"val_loss": float64(t.ID)}, nil
 	}
-	board, err := Run(ctx, s, Random(100, 1), obj, WithWorkers(2))
+	board, err := Run(ctx, s, Random(100, 1), obj, WithConcurrentTrials(2))
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("error %v, want context.Canceled", err)
 	}
@@ -279,7 +280,7 @@ func TestResume(t *testing.T) {
 		mu.Unlock()
 		return bowl(ctx, t, r)
 	}
-	board, err := Run(context.Background(), s, Random(20, 8), obj2, WithResultsDir(dir), WithWorkers(3))
+	board, err := Run(context.Background(), s, Random(20, 8), obj2, WithResultsDir(dir), WithConcurrentTrials(3))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -383,7 +384,7 @@ func TestResultsFiles(t *testing.T) {
 	}
 	var seen []Result
 	board, err := Run(context.Background(), s, Random(5, 1), obj, WithResultsDir(dir),
-		WithProgress(func(r Result) { seen = append(seen, r) }))
+		WithOnTrialEnd(func(r Result) { seen = append(seen, r) }))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -482,15 +483,15 @@ func TestUncreatableResultsDir(t *testing.T) {
 	}
 }
 
-func TestProgressPanicIsAnError(t *testing.T) {
+func TestOnTrialEndPanicIsAnError(t *testing.T) {
 	var calls atomic.Int32
 	obj := func(ctx context.Context, t Trial, r Reporter) (map[string]float64, error) {
 		calls.Add(1)
 		return bowl(ctx, t, r)
 	}
 	board, err := Run(context.Background(), mustSpace(t, "lr=log:1e-5:1e-1,beta1=0.9|0.95"), Random(10, 1), obj,
-		WithProgress(func(Result) { panic("oops") }))
-	if err == nil || !strings.Contains(err.Error(), "progress function panicked: oops") {
+		WithOnTrialEnd(func(Result) { panic("oops") }))
+	if err == nil || !strings.Contains(err.Error(), "WithOnTrialEnd function panicked: oops") {
 		t.Errorf("error %v", err)
 	}
 	if board == nil || calls.Load() > 2 {
@@ -530,7 +531,7 @@ func TestResultsAreSavedAfterEveryTrial(t *testing.T) {
 		onDisk = append(onDisk, len(doc.Results))
 	}
 	if _, err := Run(context.Background(), mustSpace(t, "lr=log:1e-5:1e-1,beta1=0.9|0.95"), Random(4, 1), bowl,
-		WithResultsDir(dir), WithWorkers(2), WithProgress(progress)); err != nil {
+		WithResultsDir(dir), WithConcurrentTrials(2), WithOnTrialEnd(progress)); err != nil {
 		t.Fatal(err)
 	}
 	// By the time a result is reported, it is on disk with all before it.
@@ -560,7 +561,7 @@ func TestWriteFailureStopsTheSearch(t *testing.T) {
 		}
 	}
 	board, err := Run(context.Background(), mustSpace(t, "lr=log:1e-5:1e-1,beta1=0.9|0.95"), Random(10, 1), obj,
-		WithResultsDir(dir), WithProgress(progress))
+		WithResultsDir(dir), WithOnTrialEnd(progress))
 	if err == nil || !strings.Contains(err.Error(), "tuning: saving results") {
 		t.Fatalf("error %v, want a save error", err)
 	}

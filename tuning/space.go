@@ -355,6 +355,43 @@ func NewSpace(dims ...Dimension) (*Space, error) {
 	return &Space{dims: append([]Dimension(nil), dims...)}, nil
 }
 
+// sample draws one configuration, each dimension uniformly on its own scale,
+// in the space's order.
+func (s *Space) sample(r *rand.Rand) Params {
+	p := make(Params, len(s.dims))
+	for _, d := range s.dims {
+		p[d.Name()] = d.sample(r)
+	}
+	return p
+}
+
+// discreteSize is the number of configurations of a space of Choice and
+// IntRange dimensions only (discrete true), capped at math.MaxInt32 so that
+// it cannot overflow.
+func (s *Space) discreteSize() (size int, discrete bool) {
+	size = 1
+	for _, d := range s.dims {
+		var n uint64
+		switch d := d.(type) {
+		case *choice:
+			n = uint64(len(d.values))
+		case *intRange:
+			n = d.span()
+			if n == 0 {
+				n = math.MaxUint64
+			}
+		default:
+			return 0, false
+		}
+		if n > uint64(math.MaxInt32/size) {
+			size = math.MaxInt32
+		} else {
+			size *= int(n)
+		}
+	}
+	return size, true
+}
+
 // Dimensions returns the space's dimensions in order.
 func (s *Space) Dimensions() []Dimension { return append([]Dimension(nil), s.dims...) }
 
@@ -500,4 +537,17 @@ func parseBounds[T any](name, kind, rest string, parse func(string) (T, error)) 
 		return lo, hi, errors.Errorf("tuning: dimension %q: %s upper bound %q is not a number", name, kind, b)
 	}
 	return lo, hi, nil
+}
+
+// index is the position of v among the choice's values, -1 if absent;
+// values compare as canonical does, so a value read back from JSON
+// matches.
+func (c *choice) index(v any) int {
+	k := canonical(v)
+	for i, w := range c.values {
+		if canonical(w) == k {
+			return i
+		}
+	}
+	return -1
 }

@@ -10,25 +10,16 @@ import (
 	"github.com/pkg/errors"
 )
 
-// Strategy decides which trials Run executes: Grid, Random or Halving. The
-// set is closed because Halving needs to work hand in hand with the runner
-// (it sees each rung's results before choosing the next rung).
+// Strategy decides which trials Run executes: Grid, Random, TPE, Halving,
+// Hyperband or ASHA. The set is closed because the strategies work hand in
+// hand with the runner (they see results in a fixed order to stay
+// reproducible; see Run).
 type Strategy interface {
 	// String describes the strategy and its settings for logs and
 	// results.json, "random(trials=20, seed=1)".
 	String() string
 
 	start(s *Space, c *config) (scheduler, error)
-}
-
-// scheduler hands out the trials of one search, one batch at a time. Each
-// batch runs to completion before the next is asked for.
-type scheduler interface {
-	// next returns the next batch given the results of the previous one (nil
-	// on the first call), or nil when the search is over. It may change the
-	// Status of the results it is given (Halving marks the trials it does
-	// not promote as pruned).
-	next(prev []*Result) ([]Trial, error)
 }
 
 // trialSeed derives trial id's seed from the search seed with SplitMix64
@@ -50,33 +41,47 @@ func newRand(seed uint64) *rand.Rand {
 
 // sampleTrials draws n configurations, one dimension after another in the
 // space's order, from a single stream: the first n trials of a longer search
-// with the same seed are these n.
+// with the same seed are these n. In a discrete space (Choice and IntRange
+// only) a configuration already drawn is skipped, and fewer than n come
+// back when the space has fewer than n points.
 func sampleTrials(s *Space, n int, seed uint64) []Trial {
 	r := newRand(seed)
-	trials := make([]Trial, n)
-	for i := range trials {
-		p := make(Params, len(s.dims))
-		for _, d := range s.dims {
-			p[d.Name()] = d.sample(r)
+	size, discrete := s.discreteSize()
+	if discrete && size < n {
+		n = size
+	}
+	seen := map[string]bool{}
+	trials := make([]Trial, 0, n)
+	for len(trials) < n {
+		p := s.sample(r)
+		if discrete {
+			k := p.key()
+			if seen[k] {
+				continue
+			}
+			seen[k] = true
 		}
-		trials[i] = Trial{ID: i, Params: p, Seed: trialSeed(seed, i)}
+		id := len(trials)
+		trials = append(trials, Trial{ID: id, Params: p, Seed: trialSeed(seed, id)})
 	}
 	return trials
 }
 
-// oneBatch hands out a fixed list of trials once.
+// oneBatch hands out a fixed list of trials, ignoring results.
 type oneBatch struct {
 	trials []Trial
-	done   bool
+	handed int
 }
 
-func (b *oneBatch) next([]*Result) ([]Trial, error) {
-	if b.done {
-		return nil, nil
+func (b *oneBatch) next([]Trial) (Trial, decision, error) {
+	if b.handed == len(b.trials) {
+		return Trial{}, done, nil
 	}
-	b.done = true
-	return b.trials, nil
+	b.handed++
+	return b.trials[b.handed-1], propose, nil
 }
+
+func (b *oneBatch) tell(*Result) {}
 
 type grid struct{ points int }
 
@@ -116,8 +121,7 @@ func (g grid) start(s *Space, c *config) (scheduler, error) {
 		}
 	}
 	if total > c.maxTrials {
-		return nil, errors.Errorf("tuning: the grid has %s trials, more than the maximum of %d; use fewer points per range or raise WithMaxTrials",
-			gridSize(counts), c.maxTrials)
+		return nil, &TooManyTrialsError{Search: "the grid", Size: gridSize(counts), Max: c.maxTrials, Hint: "use fewer points per range"}
 	}
 	values := make([][]any, len(s.dims))
 	for i, d := range s.dims {
@@ -170,8 +174,8 @@ func (r random) String() string {
 }
 
 func (r random) start(s *Space, c *config) (scheduler, error) {
-	if r.trials < 1 || r.trials > c.maxTrials {
-		return nil, errors.Errorf("tuning: random trials = %d is out of range [1, %d] (raise WithMaxTrials for more)", r.trials, c.maxTrials)
+	if err := checkTrials("random", r.trials, c); err != nil {
+		return nil, err
 	}
 	return &oneBatch{trials: sampleTrials(s, r.trials, r.seed)}, nil
 }
@@ -229,79 +233,159 @@ func (h halving) budgets() []int {
 	return b
 }
 
-func (h halving) start(s *Space, c *config) (scheduler, error) {
+// check validates the settings; who names the strategy in errors.
+func (h halving) check(who string, c *config) error {
+	if err := checkTrials(who, h.trials, c); err != nil {
+		return err
+	}
+	return checkLadder(who, h.minEpochs, h.maxEpochs, h.eta)
+}
+
+// checkLadder validates the budget settings Halving, Hyperband and ASHA
+// share.
+func checkLadder(who string, minEpochs, maxEpochs, eta int) error {
 	switch {
-	case h.trials < 1 || h.trials > c.maxTrials:
-		return nil, errors.Errorf("tuning: halving trials = %d is out of range [1, %d] (raise WithMaxTrials for more)", h.trials, c.maxTrials)
-	case h.minEpochs < 1:
-		return nil, errors.Errorf("tuning: halving minEpochs = %d is out of range [1, ∞)", h.minEpochs)
-	case h.maxEpochs < h.minEpochs:
-		return nil, errors.Errorf("tuning: halving maxEpochs = %d is out of range [minEpochs = %d, ∞)", h.maxEpochs, h.minEpochs)
-	case h.eta < 2:
-		return nil, errors.Errorf("tuning: halving eta = %d is out of range [2, ∞)", h.eta)
+	case minEpochs < 1:
+		return errors.Errorf("tuning: %s minEpochs = %d is out of range [1, ∞)", who, minEpochs)
+	case maxEpochs < minEpochs:
+		return errors.Errorf("tuning: %s maxEpochs = %d is out of range [minEpochs = %d, ∞)", who, maxEpochs, minEpochs)
+	case eta < 2:
+		return errors.Errorf("tuning: %s eta = %d is out of range [2, ∞)", who, eta)
 	}
-	return &halvingScheduler{h: h, budgets: h.budgets(), trials: sampleTrials(s, h.trials, h.seed), c: c}, nil
+	return nil
 }
 
-type halvingScheduler struct {
-	h       halving
-	budgets []int
-	trials  []Trial
+func (h halving) start(s *Space, c *config) (scheduler, error) {
+	if err := h.check("halving", c); err != nil {
+		return nil, err
+	}
+	eta := h.eta
+	b := newBracket(sampleTrials(s, h.trials, h.seed), h.budgets(), 0, c,
+		func(_, n int) int { return (n + eta - 1) / eta })
+	return &brackets{list: []*bracket{b}}, nil
+}
+
+// bracket is one synchronous successive-halving bracket: every rung waits
+// for the results of the whole previous rung.
+type bracket struct {
+	budgets []int // epochs of each rung
+	base    int   // Trial.Rung of rung 0
+	keep    func(rung, n int) int
 	c       *config
-	rung    int // rung of the batch handed out last
-	started bool
+	rung    int
+	queue   []Trial   // of the current rung, not handed out yet
+	got     []*Result // results of the current rung
+	want    int       // trials in the current rung
+	over    bool
 }
 
-func (s *halvingScheduler) next(prev []*Result) ([]Trial, error) {
-	if !s.started {
-		s.started = true
-		return s.rungTrials(s.trials, 0), nil
+func newBracket(trials []Trial, budgets []int, base int, c *config, keep func(rung, n int) int) *bracket {
+	b := &bracket{budgets: budgets, base: base, keep: keep, c: c}
+	b.enter(0, trials)
+	return b
+}
+
+func (b *bracket) enter(rung int, trials []Trial) {
+	b.rung, b.got, b.want = rung, nil, len(trials)
+	b.queue = make([]Trial, len(trials))
+	for i, t := range trials {
+		t.Rung = b.base + rung
+		t.Epochs = b.budgets[rung]
+		t.Params = t.Params.clone()
+		b.queue[i] = t
 	}
-	keep := (len(prev) + s.h.eta - 1) / s.h.eta
+	b.over = len(trials) == 0
+}
+
+func (b *bracket) next() (Trial, decision) {
+	for {
+		switch {
+		case len(b.queue) > 0:
+			t := b.queue[0]
+			b.queue = b.queue[1:]
+			return t, propose
+		case b.over:
+			return Trial{}, done
+		case len(b.got) < b.want:
+			return Trial{}, wait
+		}
+		b.promote()
+	}
+}
+
+// promote ranks a complete rung: the best keep(rung, n) ok trials go on,
+// the other ok trials are marked pruned; the last rung prunes nothing.
+func (b *bracket) promote() {
+	if b.rung+1 >= len(b.budgets) {
+		b.over = true
+		return
+	}
 	var ok []*Result
-	for _, r := range prev {
+	for _, r := range b.got {
 		if r.Status == StatusOK {
 			ok = append(ok, r)
 		}
 	}
-	sort.SliceStable(ok, func(i, j int) bool {
-		a, b := ok[i].Metrics[s.c.metric], ok[j].Metrics[s.c.metric]
-		if a != b {
-			return (a < b) == s.c.minimize
-		}
-		return ok[i].Trial.ID < ok[j].Trial.ID
-	})
-	last := s.rung+1 >= len(s.budgets)
-	if last {
-		return nil, nil
-	}
-	if keep > len(ok) {
-		keep = len(ok)
-	}
+	sortResults(ok, b.c)
+	keep := min(b.keep(b.rung, len(b.got)), len(ok))
 	for _, r := range ok[keep:] {
 		r.Status = StatusPruned
-	}
-	if keep == 0 {
-		return nil, nil
 	}
 	promoted := make([]Trial, keep)
 	for i, r := range ok[:keep] {
 		promoted[i] = r.Trial
 	}
 	sort.Slice(promoted, func(i, j int) bool { return promoted[i].ID < promoted[j].ID })
-	return s.rungTrials(promoted, s.rung+1), nil
+	b.enter(b.rung+1, promoted)
 }
 
-func (s *halvingScheduler) rungTrials(trials []Trial, rung int) []Trial {
-	s.rung = rung
-	out := make([]Trial, len(trials))
-	for i, t := range trials {
-		t.Rung = rung
-		t.Epochs = s.budgets[rung]
-		t.Params = t.Params.clone()
-		out[i] = t
+// sortResults orders results best first by the metric, ties by trial ID.
+func sortResults(rs []*Result, c *config) {
+	sort.SliceStable(rs, func(i, j int) bool {
+		a, b := rs[i].Metrics[c.metric], rs[j].Metrics[c.metric]
+		if a != b {
+			return c.better(a, b)
+		}
+		return rs[i].Trial.ID < rs[j].Trial.ID
+	})
+}
+
+// brackets runs synchronous brackets side by side: while one waits for
+// its rung to finish, the next one hands out trials, so workers idle only
+// when every bracket waits. Each bracket decides from its own results
+// alone, so the trials do not depend on the interleaving.
+type brackets struct {
+	list  []*bracket
+	owner map[int]*bracket // by trial ID
+}
+
+func (*brackets) schedulesEarlyStopping() {}
+
+func (h *brackets) next([]Trial) (Trial, decision, error) {
+	waiting := false
+	for _, b := range h.list {
+		t, d := b.next()
+		switch d {
+		case propose:
+			if h.owner == nil {
+				h.owner = map[int]*bracket{}
+			}
+			h.owner[t.ID] = b
+			return t, propose, nil
+		case wait:
+			waiting = true
+		}
 	}
-	return out
+	if waiting {
+		return Trial{}, wait, nil
+	}
+	return Trial{}, done, nil
+}
+
+func (h *brackets) tell(res *Result) {
+	if b := h.owner[res.Trial.ID]; b != nil {
+		b.got = append(b.got, res)
+	}
 }
 
 // isFinite reports whether v is a usable metric value.

@@ -29,11 +29,17 @@ func trialsOf(t testing.TB, s *Space, st Strategy, opts ...Option) []Trial {
 	if err != nil {
 		t.Fatal(err)
 	}
-	batch, err := sched.next(nil)
-	if err != nil {
-		t.Fatal(err)
+	var batch []Trial
+	for {
+		tr, d, err := sched.next(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d != propose {
+			return batch
+		}
+		batch = append(batch, tr)
 	}
-	return batch
 }
 
 func TestGridIsTheCrossProduct(t *testing.T) {
@@ -242,7 +248,7 @@ func TestRandomIsReproducible(t *testing.T) {
 	if _, err := Random(0, 1).start(s, &config{maxTrials: 10}); err == nil {
 		t.Error("Random(0) accepted")
 	}
-	if _, err := Random(11, 1).start(s, &config{maxTrials: 10}); err == nil || !strings.Contains(err.Error(), "[1, 10]") {
+	if _, err := Random(11, 1).start(s, &config{maxTrials: 10}); err == nil || !strings.Contains(err.Error(), "random has 11 trials, more than the maximum of 10") {
 		t.Errorf("Random(11) with max 10: %v", err)
 	}
 }
@@ -310,7 +316,7 @@ func TestHalvingPromotesTheTopFraction(t *testing.T) {
 	dir := t.TempDir()
 	var order []string
 	board, err := Run(context.Background(), s, Halving(n, 11, 1, 9, 3), halvingLoss{q}.objective,
-		WithResultsDir(dir), WithWorkers(3), WithProgress(func(r Result) {
+		WithResultsDir(dir), WithConcurrentTrials(3), WithOnTrialEnd(func(r Result) {
 			order = append(order, fmt.Sprintf("%d/%d", r.Trial.Rung, r.Trial.ID))
 		}))
 	if err != nil {

@@ -26,7 +26,8 @@ var untunable = []string{"data", "download", "train-limit", "test-limit", "val-f
 
 // searchFlags are the flags of the search itself, as -h groups them; they
 // cannot be searched.
-var searchFlags = []string{"strategy", "space", "trials", "grid-points", "workers", "metric", "maximize", "min-epochs", "eta", "max-trials", "search-seed"}
+var searchFlags = []string{"strategy", "space", "trials", "grid-points", "workers", "metric", "maximize", "min-epochs", "eta",
+	"rounds", "tpe-startup", "pruner", "pruner-warmup", "pruner-min-trials", "max-trials", "search-seed"}
 
 // tuneFlags are the search's own settings.
 type tuneFlags struct {
@@ -41,6 +42,11 @@ type tuneFlags struct {
 	eta        int
 	maxTrials  int
 	searchSeed uint64
+	tpeStartup int
+	rounds     int
+	pruner     string
+	warmup     int
+	minTrials  int
 }
 
 // cmdTune is `mnist tune`: a search over the training flags.
@@ -50,17 +56,23 @@ func cmdTune(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs := newFlagSet("tune", stderr)
 	groups := registerTuneTrainFlags(fs, &c)
 	t := tuneFlags{strategy: "random", space: "lr=log:1e-4:1e-2,beta1=0.8|0.9|0.95", trials: 8, gridPoints: 3,
-		workers: 1, metric: callbacks.KeyValLoss, minEpochs: 1, eta: 3, maxTrials: 1000, searchSeed: 1}
-	fs.StringVar(&t.strategy, "strategy", t.strategy, "grid, random or halving (successive halving: prune weak trials early)")
+		workers: 1, metric: callbacks.KeyValLoss, minEpochs: 1, eta: 3, maxTrials: 1000, searchSeed: 1,
+		tpeStartup: tuning.DefaultTPEStartupTrials, pruner: "none", warmup: 1, minTrials: 3, rounds: 1}
+	fs.StringVar(&t.strategy, "strategy", t.strategy, "grid, random, tpe (learns from finished trials), halving (successive halving: prune weak trials early), hyperband (several halving brackets) or asha (asynchronous halving)")
 	fs.StringVar(&t.space, "space", t.space, "search space: name=values,... over training flags; values are a|b|c, log:LO:HI, uniform:LO:HI or int:LO:HI")
-	fs.IntVar(&t.trials, "trials", t.trials, "random, halving: number of configurations, ≥ 1")
+	fs.IntVar(&t.trials, "trials", t.trials, "random, tpe, halving, asha: number of configurations, ≥ 1 (hyperband: set by its bracket table)")
 	fs.IntVar(&t.gridPoints, "grid-points", t.gridPoints, "grid: points per continuous range, ≥ 2")
 	fs.IntVar(&t.workers, "workers", t.workers, "trials run in parallel, ≥ 1 (each splits its products and Adam steps over -threads/workers threads)")
 	fs.StringVar(&t.metric, "metric", t.metric, "metric that ranks trials: val_loss, val_accuracy, loss, accuracy, test_loss, test_accuracy")
 	fs.BoolVar(&t.maximize, "maximize", t.maximize, "rank by the largest metric (default: smallest; set for accuracies)")
-	fs.IntVar(&t.minEpochs, "min-epochs", t.minEpochs, "halving: epochs of the first rung, ≥ 1 (the last rung trains -epochs)")
-	fs.IntVar(&t.eta, "eta", t.eta, "halving: keep the best 1/eta of each rung, ≥ 2")
-	fs.IntVar(&t.maxTrials, "max-trials", t.maxTrials, "refuse a grid larger than this")
+	fs.IntVar(&t.minEpochs, "min-epochs", t.minEpochs, "halving, hyperband, asha, -pruner halving: epochs of the first rung, ≥ 1 (the last rung trains -epochs)")
+	fs.IntVar(&t.eta, "eta", t.eta, "halving, hyperband, asha, -pruner halving: keep the best 1/eta of each rung, ≥ 2")
+	fs.IntVar(&t.rounds, "rounds", t.rounds, "hyperband: times its bracket table runs, each with new configurations, ≥ 1")
+	fs.IntVar(&t.tpeStartup, "tpe-startup", t.tpeStartup, "tpe: random trials before the model takes over, ≥ 1")
+	fs.StringVar(&t.pruner, "pruner", t.pruner, "grid, random, tpe: stop weak trials early: none, median (median stopping) or halving (successive-halving rule)")
+	fs.IntVar(&t.warmup, "pruner-warmup", t.warmup, "-pruner median: epochs every trial trains before it can be stopped, ≥ 0")
+	fs.IntVar(&t.minTrials, "pruner-min-trials", t.minTrials, "-pruner median: completed trials needed at an epoch before stopping anyone there, ≥ 1")
+	fs.IntVar(&t.maxTrials, "max-trials", t.maxTrials, "refuse a search of more trials than this")
 	fs.Uint64Var(&t.searchSeed, "search-seed", t.searchSeed, "seed that draws the configurations")
 	groups = append([]flagGroup{{"Search", searchFlags}}, groups...)
 	fs.Usage = func() {
@@ -89,6 +101,10 @@ func cmdTune(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	strategy, err := t.build(c.Epochs)
+	if err != nil {
+		return err
+	}
+	pruner, err := t.buildPruner(c.Epochs)
 	if err != nil {
 		return err
 	}
@@ -148,11 +164,19 @@ func cmdTune(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	board, runErr := tuning.Run(ctx, space, strategy, objective,
-		tuning.WithWorkers(t.workers), tuning.WithMetric(t.metric, !t.maximize),
-		tuning.WithResultsDir(c.Out), tuning.WithMaxTrials(t.maxTrials), tuning.WithProgress(progress))
+	board, runErr := tuning.Run(ctx, space, strategy, objective, pruner,
+		tuning.WithConcurrentTrials(t.workers), tuning.WithMetric(t.metric, !t.maximize),
+		tuning.WithResultsDir(c.Out), tuning.WithMaxTrials(t.maxTrials), tuning.WithOnTrialEnd(progress))
 	if err := stopProfiles(); err != nil && runErr == nil {
 		runErr = err
+	}
+	var tooMany *tuning.TooManyTrialsError
+	if errors.As(runErr, &tooMany) {
+		hint := ""
+		if tooMany.Hint != "" {
+			hint = tooMany.Hint + " or "
+		}
+		return usagef("%s has %s trials, more than -max-trials %d; %sraise -max-trials", tooMany.Search, tooMany.Size, tooMany.Max, hint)
 	}
 	if board != nil {
 		fmt.Fprintln(stdout, board.String())
@@ -201,16 +225,64 @@ func (t *tuneFlags) build(epochs int) (tuning.Strategy, error) {
 		return tuning.Grid(t.gridPoints), nil
 	case "random":
 		return tuning.Random(t.trials, t.searchSeed), nil
-	case "halving":
-		if t.eta < 2 {
-			return nil, usagef("invalid value %d for flag -eta: want ≥ 2", t.eta)
+	case "tpe":
+		if t.tpeStartup < 1 {
+			return nil, usagef("invalid value %d for flag -tpe-startup: want ≥ 1", t.tpeStartup)
 		}
-		if t.minEpochs < 1 || t.minEpochs > epochs {
-			return nil, usagef("invalid value %d for flag -min-epochs: want 1..%d (-epochs)", t.minEpochs, epochs)
+		return tuning.TPE(t.trials, t.searchSeed, tuning.TPEStartupTrials(t.tpeStartup)), nil
+	case "halving", "hyperband", "asha":
+		if err := t.checkRungs(epochs); err != nil {
+			return nil, err
+		}
+		if t.pruner != "none" {
+			return nil, usagef("invalid value %q for flag -pruner: -strategy %s stops trials early itself; want none", t.pruner, t.strategy)
+		}
+		switch t.strategy {
+		case "hyperband":
+			if t.rounds < 1 {
+				return nil, usagef("invalid value %d for flag -rounds: want ≥ 1", t.rounds)
+			}
+			return tuning.Hyperband(t.searchSeed, t.minEpochs, epochs, t.eta, tuning.HyperbandRounds(t.rounds)), nil
+		case "asha":
+			return tuning.ASHA(t.trials, t.searchSeed, t.minEpochs, epochs, t.eta), nil
 		}
 		return tuning.Halving(t.trials, t.searchSeed, t.minEpochs, epochs, t.eta), nil
 	}
-	return nil, usagef("invalid value %q for flag -strategy: want grid, random or halving", t.strategy)
+	return nil, usagef("invalid value %q for flag -strategy: want grid, random, tpe, halving, hyperband or asha", t.strategy)
+}
+
+// checkRungs validates the flags of a halving ladder.
+func (t *tuneFlags) checkRungs(epochs int) error {
+	if t.eta < 2 {
+		return usagef("invalid value %d for flag -eta: want ≥ 2", t.eta)
+	}
+	if t.minEpochs < 1 || t.minEpochs > epochs {
+		return usagef("invalid value %d for flag -min-epochs: want 1..%d (-epochs)", t.minEpochs, epochs)
+	}
+	return nil
+}
+
+// buildPruner validates the pruner flags and returns the option for Run
+// (nil for none).
+func (t *tuneFlags) buildPruner(epochs int) (tuning.Option, error) {
+	switch t.pruner {
+	case "none":
+		return nil, nil
+	case "median":
+		if t.warmup < 0 {
+			return nil, usagef("invalid value %d for flag -pruner-warmup: want ≥ 0", t.warmup)
+		}
+		if t.minTrials < 1 {
+			return nil, usagef("invalid value %d for flag -pruner-min-trials: want ≥ 1", t.minTrials)
+		}
+		return tuning.WithPruner(tuning.MedianStopping(t.warmup, t.minTrials)), nil
+	case "halving":
+		if err := t.checkRungs(epochs); err != nil {
+			return nil, err
+		}
+		return tuning.WithPruner(tuning.SuccessiveHalvingPruner(t.minEpochs, t.eta)), nil
+	}
+	return nil, usagef("invalid value %q for flag -pruner: want none, median or halving", t.pruner)
 }
 
 // trialConfig applies a trial's parameters to the base configuration through
@@ -228,8 +300,11 @@ func trialConfig(base config, tr tuning.Trial) (config, error) {
 		c.Out = filepath.Join(base.Out, "trials", strconv.Itoa(tr.ID))
 	}
 	c.Resume = ""
-	// A promoted halving trial continues from its own last checkpoint.
-	if last := filepath.Join(c.Out, lastFile); fileExists(last) {
+	// A halving, hyperband or asha trial (a budget in tr.Epochs) continues
+	// from its own last checkpoint when promoted. Grid, random and tpe
+	// trials start afresh even if a crash left a checkpoint behind, so that
+	// they rerun exactly, with the whole learning curve a pruner judges.
+	if last := filepath.Join(c.Out, lastFile); tr.Epochs > 0 && fileExists(last) {
 		c.Resume = last
 	}
 	if err := c.validate(); err != nil {
