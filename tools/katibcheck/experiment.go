@@ -2,6 +2,7 @@ package katibcheck
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -253,4 +254,25 @@ func CheckSettings(e *experimentsv1beta1.Experiment) error {
 		return check("spec.earlyStopping", es.AlgorithmName, settings)
 	}
 	return nil
+}
+
+// overlaySpec replaces top-level keys of an Experiment's spec with those
+// of overlay (a YAML mapping) and returns the Experiment as JSON.
+func overlaySpec(experiment, overlay []byte) ([]byte, error) {
+	var e map[string]any
+	if err := yaml.Unmarshal(experiment, &e); err != nil {
+		return nil, err
+	}
+	var o map[string]any
+	if err := yaml.Unmarshal(overlay, &o); err != nil {
+		return nil, err
+	}
+	spec, ok := e["spec"].(map[string]any)
+	if !ok {
+		return nil, fmt.Errorf("the Experiment has no spec")
+	}
+	for k, v := range o {
+		spec[k] = v
+	}
+	return json.Marshal(e)
 }

@@ -485,3 +485,88 @@ func TestTrialsRunAndKatibReadsTheirMetrics(t *testing.T) {
 		}
 	}
 }
+
+// overlayMarker starts a YAML block of docs/tuning.md that replaces keys of
+// an Experiment file's spec to run another algorithm.
+var overlayMarker = regexp.MustCompile("(?s)```yaml\n# katibcheck: spec overlay for (\\S+) \\((\\S+)\\)\n(.*?)```")
+
+// TestDocOverlays: the algorithm variants docs/tuning.md shows, applied to
+// their Experiment, are valid Experiments for that algorithm.
+func TestDocOverlays(t *testing.T) {
+	doc, err := os.ReadFile(filepath.Join(repo, "docs", "tuning.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	blocks := overlayMarker.FindAllSubmatch(doc, -1)
+	if len(blocks) != 2 {
+		t.Fatalf("docs/tuning.md has %d overlays, want the grid and hyperband ones", len(blocks))
+	}
+	cfg, err := katibConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range blocks {
+		file, algorithm, overlay := string(b[1]), string(b[2]), b[3]
+		var spec experimentsv1beta1.ExperimentSpec
+		if err := decodeStrict(overlay, &spec); err != nil {
+			t.Fatalf("%s overlay: %v", algorithm, err)
+		}
+		base, err := os.ReadFile(filepath.Join(repo, file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		merged, err := overlaySpec(base, overlay)
+		if err != nil {
+			t.Fatalf("%s overlay: %v", algorithm, err)
+		}
+		e, err := DecodeExperiment(merged)
+		if err == nil {
+			if err = Validate(e, cfg); err == nil {
+				err = CheckSettings(e)
+			}
+		}
+		if err != nil {
+			t.Fatalf("%s overlay on %s: %v", algorithm, file, err)
+		}
+		if e.Spec.Algorithm.AlgorithmName != algorithm {
+			t.Errorf("overlay marked %s sets algorithm %s", algorithm, e.Spec.Algorithm.AlgorithmName)
+		}
+		switch algorithm {
+		case "grid":
+			// Optuna's grid service: maxTrialCount ≤ the combinations.
+			n := 1
+			for _, p := range e.Spec.Parameters {
+				if len(p.FeasibleSpace.List) == 0 {
+					t.Errorf("grid: parameter %s is a range; write the grid's points as a discrete list", p.Name)
+				}
+				n *= len(p.FeasibleSpace.List)
+			}
+			if int(*e.Spec.MaxTrialCount) > n {
+				t.Errorf("grid: maxTrialCount %d > %d combinations: Katib rejects the Experiment", *e.Spec.MaxTrialCount, n)
+			}
+		case "hyperband":
+			settings := map[string]string{}
+			for _, s := range e.Spec.Algorithm.AlgorithmSettings {
+				settings[s.Name] = s.Value
+			}
+			var resource *experimentsv1beta1.ParameterSpec
+			for i, p := range e.Spec.Parameters {
+				if p.Name == settings["resource_name"] {
+					resource = &e.Spec.Parameters[i]
+				}
+			}
+			if resource == nil || resource.Name != "epochs" || resource.ParameterType != experimentsv1beta1.ParameterTypeInt || resource.FeasibleSpace.Max != settings["r_l"] {
+				t.Errorf("hyperband: resource_name %q must be the int parameter epochs, with r_l (%s) its max", settings["resource_name"], settings["r_l"])
+			}
+			// pkg/suggestion/v1beta1/hyperband/service.py: s_max =
+			// int(log(r_l)/log(eta)), parallelTrialCount ≥ eta^s_max.
+			rl, _ := strconv.ParseFloat(settings["r_l"], 64)
+			eta, _ := strconv.ParseFloat(settings["eta"], 64)
+			if need := math.Pow(eta, math.Floor(math.Log(rl)/math.Log(eta)+1e-9)); float64(*e.Spec.ParallelTrialCount) < need {
+				t.Errorf("hyperband: parallelTrialCount %d < %v, which Katib's service requires", *e.Spec.ParallelTrialCount, need)
+			}
+		default:
+			t.Errorf("no checks for overlay algorithm %s", algorithm)
+		}
+	}
+}
