@@ -32,7 +32,7 @@ var katibName = regexp.MustCompile(`^[\w-]+$`)
 // Katib record an empty value. Non-finite values are therefore written as
 // "loss:NaN" (also "+Inf", "-Inf"), which a reader sees and Katib skips; a
 // trial whose objective metric is never finite is then reported by Katib as
-// having no metric, and fails. Names must match `[A-Za-z0-9_-]+`, or Katib
+// having no metric (the trial ends MetricsUnavailable). Names must match `[A-Za-z0-9_-]+`, or Katib
 // would read a different name; others are an error and nothing is written.
 func FormatMetrics(w io.Writer, metrics map[string]float64, order ...string) error {
 	return writeMetricLine(w, time.Time{}, metrics, order, appendPairs)
