@@ -41,13 +41,36 @@ func katibParse(t *testing.T, line string) map[string]float64 {
 	return out
 }
 
+// requireKatibReads fails unless Katib read exactly the finite metrics,
+// each bit for bit, and nothing else.
+func requireKatibReads(t *testing.T, name string, got, metrics map[string]float64) {
+	t.Helper()
+	finite := 0
+	for k, v := range metrics {
+		if !isFinite(v) {
+			continue
+		}
+		finite++
+		if g, ok := got[k]; !ok || math.Float64bits(g) != math.Float64bits(v) {
+			t.Errorf("%s: Katib reads %s = %v (found %v), want exactly %v", name, k, g, ok, v)
+		}
+	}
+	if len(got) != finite {
+		t.Errorf("%s: Katib reads %v, want only the finite metrics of %v", name, got, metrics)
+	}
+}
+
+// metricLineCase is a metric line test: the metrics and order given, the
+// line expected.
+type metricLineCase struct {
+	name    string
+	metrics map[string]float64
+	order   []string
+	line    string
+}
+
 func TestFormatMetricsParsesWithKatibsFilter(t *testing.T) {
-	for _, tc := range []struct {
-		name    string
-		metrics map[string]float64
-		order   []string
-		line    string
-	}{
+	for _, tc := range []metricLineCase{
 		{"epoch line", map[string]float64{"epoch": 3, "loss": 0.0812, "accuracy": 0.9751, "val_loss": 0.0934, "val_accuracy": 0.9712, "lr": 0.001, "epoch_seconds": 41.25},
 			[]string{"epoch", "loss", "accuracy", "val_loss", "val_accuracy"},
 			"epoch=3 loss=0.0812 accuracy=0.9751 val_loss=0.0934 val_accuracy=0.9712 epoch_seconds=41.25 lr=0.001\n"},
@@ -72,15 +95,7 @@ func TestFormatMetricsParsesWithKatibsFilter(t *testing.T) {
 		if buf.String() != tc.line {
 			t.Errorf("%s: line %q, want %q", tc.name, buf.String(), tc.line)
 		}
-		got := katibParse(t, buf.String())
-		for k, v := range tc.metrics {
-			if g, ok := got[k]; !ok || math.Float64bits(g) != math.Float64bits(v) {
-				t.Errorf("%s: Katib reads %s = %v (found %v), want exactly %v", tc.name, k, g, ok, v)
-			}
-		}
-		if len(got) != len(tc.metrics) {
-			t.Errorf("%s: Katib reads %v, want %v", tc.name, got, tc.metrics)
-		}
+		requireKatibReads(t, tc.name, katibParse(t, buf.String()), tc.metrics)
 	}
 }
 
@@ -179,12 +194,7 @@ func katibTimeOf(t *testing.T, line string) time.Time {
 var katibTestTime = time.Date(2026, 12, 2, 19, 4, 5, 123456789, time.FixedZone("CET", 3600))
 
 func TestFormatTimestampedMetricsParsesLikeKatib(t *testing.T) {
-	for _, tc := range []struct {
-		name    string
-		metrics map[string]float64
-		order   []string
-		line    string
-	}{
+	for _, tc := range []metricLineCase{
 		{"epoch line", map[string]float64{"epoch": 3, "loss": 0.0812, "val_loss": 0.0934, "val_accuracy": 0.9712, "lr": 1e-05},
 			[]string{"epoch", "loss", "val_loss", "val_accuracy"},
 			"2026-12-02T18:04:05.123456Z epoch=3 loss=0.0812 val_loss=0.0934 val_accuracy=0.9712 lr=1e-05\n"},
@@ -204,20 +214,7 @@ func TestFormatTimestampedMetricsParsesLikeKatib(t *testing.T) {
 		if at := katibTimeOf(t, buf.String()); !at.Equal(katibTestTime.Truncate(time.Microsecond)) {
 			t.Errorf("%s: Katib reads the time %v, want %v", tc.name, at, katibTestTime)
 		}
-		got := katibParse(t, buf.String())
-		want := 0
-		for k, v := range tc.metrics {
-			if !isFinite(v) {
-				continue
-			}
-			want++
-			if g, ok := got[k]; !ok || math.Float64bits(g) != math.Float64bits(v) {
-				t.Errorf("%s: Katib reads %s = %v (found %v), want exactly %v", tc.name, k, g, ok, v)
-			}
-		}
-		if len(got) != want {
-			t.Errorf("%s: Katib reads %v from %q: the time must add no pairs", tc.name, got, buf.String())
-		}
+		requireKatibReads(t, tc.name, katibParse(t, buf.String()), tc.metrics)
 	}
 }
 
@@ -256,12 +253,7 @@ func katibJSONParse(t *testing.T, line string) (time.Time, map[string]float64, m
 }
 
 func TestFormatMetricsJSONDecodesLikeKatib(t *testing.T) {
-	for _, tc := range []struct {
-		name    string
-		metrics map[string]float64
-		order   []string
-		line    string
-	}{
+	for _, tc := range []metricLineCase{
 		{"epoch line", map[string]float64{"epoch": 3, "loss": 0.0812, "val_loss": 0.0934, "lr": 1e-05},
 			[]string{"epoch", "loss", "val_loss"},
 			`{"timestamp":"2026-12-02T18:04:05.123456Z","epoch":"3","loss":"0.0812","val_loss":"0.0934","lr":"1e-05"}` + "\n"},
@@ -285,22 +277,12 @@ func TestFormatMetricsJSONDecodesLikeKatib(t *testing.T) {
 		if !at.Equal(katibTestTime.Truncate(time.Microsecond)) {
 			t.Errorf("%s: Katib reads the time %v, want %v", tc.name, at, katibTestTime)
 		}
-		want := 0
 		for k, v := range tc.metrics {
-			if !isFinite(v) {
-				if val, ok := obj[k]; !ok || val != nil {
-					t.Errorf("%s: non-finite %s written as %v (present %v), want null", tc.name, k, val, ok)
-				}
-				continue
-			}
-			want++
-			if g, ok := got[k]; !ok || math.Float64bits(g) != math.Float64bits(v) {
-				t.Errorf("%s: Katib reads %s = %v (found %v), want exactly %v", tc.name, k, g, ok, v)
+			if val, ok := obj[k]; !isFinite(v) && (!ok || val != nil) {
+				t.Errorf("%s: non-finite %s written as %v (present %v), want null", tc.name, k, val, ok)
 			}
 		}
-		if len(got) != want {
-			t.Errorf("%s: Katib reads %v, want the %d finite metrics", tc.name, got, want)
-		}
+		requireKatibReads(t, tc.name, got, tc.metrics)
 	}
 }
 
