@@ -570,3 +570,25 @@ func TestDocOverlays(t *testing.T) {
 		}
 	}
 }
+
+func TestParseDockerfileRejects(t *testing.T) {
+	const good = "FROM golang:1.26.8 AS build\nRUN go build ./cmd/mnist\nFROM gcr.io/distroless/static-debian12:debug-nonroot\nCOPY --from=build /out/mnist /usr/local/bin/mnist\nENTRYPOINT [\"/usr/local/bin/mnist\"]\n"
+	if _, err := ParseDockerfile(strings.NewReader(good)); err != nil {
+		t.Fatalf("the good Dockerfile: %v", err)
+	}
+	for _, tc := range []struct{ name, old, new, msg string }{
+		{"one stage", "FROM golang:1.26.8 AS build\nRUN go build ./cmd/mnist\n", "", "1 stages, want 2"},
+		{"unnamed build stage", " AS build", "", "has no name"},
+		{"copy from elsewhere", "--from=build", "--from=busybox", `copies from "busybox"`},
+		{"copy from the context", "COPY --from=build", "COPY", `copies from ""`},
+		{"exec-form RUN", "RUN go build ./cmd/mnist", `RUN ["go", "build"]`, "want the shell form"},
+		{"shell-form ENTRYPOINT", `ENTRYPOINT ["/usr/local/bin/mnist"]`, "ENTRYPOINT /usr/local/bin/mnist", "want the exec form"},
+		{"RUN in the runtime image", "ENTRYPOINT", "RUN true\nENTRYPOINT", "only COPY --from"},
+		{"unknown instruction", "RUN go", "RUNN go", "unknown instruction"},
+	} {
+		_, err := ParseDockerfile(strings.NewReader(strings.Replace(good, tc.old, tc.new, 1)))
+		if err == nil || !strings.Contains(err.Error(), tc.msg) {
+			t.Errorf("%s: error %v, want one containing %q", tc.name, err, tc.msg)
+		}
+	}
+}
