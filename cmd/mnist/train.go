@@ -255,6 +255,10 @@ func buildCallbacks(c *config, batchesPerEpoch int, hasVal bool, out runOutput) 
 	cbs = append(cbs, best, csv)
 	lastPath := filepath.Join(c.Out, lastFile)
 	line := make(map[string]float64, len(epochKeys))
+	lines := out.lines
+	if lines == nil {
+		lines = &metricLines{stdout: out.stdout}
+	}
 	cbs = append(cbs, callbacks.Lambda{
 		EpochEnd: func(s *callbacks.State) error {
 			if !out.quiet {
@@ -263,10 +267,6 @@ func buildCallbacks(c *config, batchesPerEpoch int, hasVal bool, out runOutput) 
 					line[k] = v
 				}
 				line["epoch"] = float64(s.Epoch + 1)
-				lines := out.lines
-				if lines == nil {
-					lines = &metricLines{stdout: out.stdout}
-				}
 				if err := lines.write(line, epochKeys...); err != nil {
 					return err
 				}
