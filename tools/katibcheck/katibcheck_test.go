@@ -456,6 +456,9 @@ func TestTrialsRunAndKatibReadsTheirMetrics(t *testing.T) {
 			if err != nil {
 				t.Fatalf("%s, trial %d: Katib's collector: %v", path, i, err)
 			}
+			if format == commonv1beta1.TextFormat {
+				requireWatcherParses(t, file, metricNames, filters)
+			}
 			epochs, _ := flagValue(args, "epochs")
 			for _, name := range metricNames {
 				var times []time.Time
@@ -589,6 +592,35 @@ func TestParseDockerfileRejects(t *testing.T) {
 		_, err := ParseDockerfile(strings.NewReader(strings.Replace(good, tc.old, tc.new, 1)))
 		if err == nil || !strings.Contains(err.Error(), tc.msg) {
 			t.Errorf("%s: error %v, want one containing %q", tc.name, err, tc.msg)
+		}
+	}
+}
+
+// requireWatcherParses applies the rule of the collector's early-stopping
+// watcher (watchMetricsFile in cmd/metricscollector/v1beta1/
+// file-metricscollector): on every line naming a metric, every match of
+// the filters must parse as a number, or the collector exits (klog.Fatalf)
+// and takes the trial down. stderr is in the file too.
+func requireWatcherParses(t *testing.T, file string, metricNames, filters []string) {
+	t.Helper()
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		named := false
+		for _, m := range metricNames {
+			named = named || strings.Contains(line, m)
+		}
+		if !named {
+			continue
+		}
+		for _, re := range filemc.GetFilterRegexpList(filters) {
+			for _, m := range re.FindAllStringSubmatch(line, -1) {
+				if _, err := strconv.ParseFloat(strings.TrimSpace(m[2]), 64); err != nil {
+					t.Errorf("Katib's early-stopping watcher would exit on %q in %q", m[0], line)
+				}
+			}
 		}
 	}
 }
