@@ -39,5 +39,8 @@
 // results. To farm trials out to a cluster instead, run each one as its own
 // process that prints its metrics with FormatMetrics: that is the line
 // format Kubeflow Katib's stdout metrics collector reads (see
-// docs/tuning.md and docs/katib-experiment.yaml).
+// docs/tuning.md and docs/katib-experiment.yaml). Katib's early stopping
+// (medianstop) also needs each line's time: FormatTimestampedMetrics puts
+// it in front of the pairs, and FormatMetricsJSON writes the JSON lines of
+// Katib's File collector.
 package tuning

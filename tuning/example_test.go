@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"time"
 
 	"github.com/adamant-ml/adamant/tuning"
 )
@@ -75,6 +76,30 @@ func ExampleFormatMetrics() {
 	}
 	// Output:
 	// epoch=3 loss=0.0812 accuracy=0.9751 val_loss=0.0934 val_accuracy=0.9712 lr=1e-05
+}
+
+// The same line with its time first, for Katib's StdOut collector when
+// trials are stopped early (medianstop); a real trial passes time.Now().
+func ExampleFormatTimestampedMetrics() {
+	at := time.Date(2026, 12, 2, 18, 4, 5, 123456789, time.UTC)
+	logs := map[string]float64{"epoch": 3, "loss": 0.0812, "val_loss": 0.0934}
+	if err := tuning.FormatTimestampedMetrics(os.Stdout, at, logs, "epoch", "loss", "val_loss"); err != nil {
+		fmt.Println(err)
+	}
+	// Output:
+	// 2026-12-02T18:04:05.123456Z epoch=3 loss=0.0812 val_loss=0.0934
+}
+
+// A JSON metrics line for Katib's File collector (format JSON): every value
+// a string, since Katib reads no others; a NaN becomes null.
+func ExampleFormatMetricsJSON() {
+	at := time.Date(2026, 12, 2, 18, 4, 5, 123456789, time.UTC)
+	logs := map[string]float64{"epoch": 3, "loss": math.NaN(), "val_loss": 0.0934}
+	if err := tuning.FormatMetricsJSON(os.Stdout, at, logs, "epoch", "loss", "val_loss"); err != nil {
+		fmt.Println(err)
+	}
+	// Output:
+	// {"timestamp":"2026-12-02T18:04:05.123456Z","epoch":"3","loss":null,"val_loss":"0.0934"}
 }
 
 // Successive halving over 9 configurations: rung 0 trains each for 1 epoch,

@@ -1,10 +1,11 @@
 package tuning
 
 import (
-	"bufio"
 	"io"
 	"regexp"
 	"sort"
+	"strconv"
+	"time"
 
 	"github.com/adamant-ml/adamant/callbacks"
 	"github.com/pkg/errors"
@@ -31,12 +32,108 @@ var katibName = regexp.MustCompile(`^[\w-]+$`)
 // Katib record an empty value. Non-finite values are therefore written as
 // "loss:NaN" (also "+Inf", "-Inf"), which a reader sees and Katib skips; a
 // trial whose objective metric is never finite is then reported by Katib as
-// having no metric, and fails. Names must match `[A-Za-z0-9_-]+`, or Katib
+// having no metric (the trial ends MetricsUnavailable). Names must match `[A-Za-z0-9_-]+`, or Katib
 // would read a different name; others are an error and nothing is written.
 func FormatMetrics(w io.Writer, metrics map[string]float64, order ...string) error {
-	if w == nil {
-		return errors.New("tuning: FormatMetrics needs a writer")
+	return writeMetricLine(w, time.Time{}, metrics, order, appendPairs)
+}
+
+// katibTimeLayout is the time of a Katib metric line: RFC 3339 in UTC
+// with microseconds, the precision of Katib's observation log (a MySQL
+// DATETIME(6) column, pkg/db/v1beta1/mysql/init.go), fixed-width so the
+// lines stay aligned. Katib reads it with time.RFC3339Nano.
+const katibTimeLayout = "2006-01-02T15:04:05.000000Z07:00"
+
+// FormatTimestampedMetrics writes the line of FormatMetrics preceded by
+// the time at and one space:
+//
+//	2026-12-02T18:04:05.123456Z epoch=3 loss=0.0812 val_loss=0.0934
+//
+// This is the line Katib's StdOut metrics collector (and its File
+// collector with format TEXT) needs for early stopping: it takes the first
+// space-separated field as the time of the line's metrics if it parses as
+// RFC 3339, and otherwise records them at the zero time, so that the
+// observation log loses the order of the epochs that Katib's medianstop
+// relies on (parseLogsInTextFormat in
+// pkg/metricscollector/v1beta1/file-metricscollector). The time holds no
+// '=', so Katib's filter reads exactly the pairs FormatMetrics writes; the
+// same rules for names and non-finite values apply.
+func FormatTimestampedMetrics(w io.Writer, at time.Time, metrics map[string]float64, order ...string) error {
+	return writeMetricLine(w, at, metrics, order, func(b []byte, names []string, m map[string]float64) []byte {
+		b = at.UTC().AppendFormat(b, katibTimeLayout)
+		b = append(b, ' ')
+		return appendPairs(b, names, m)
+	})
+}
+
+// FormatMetricsJSON writes metrics as one JSON object on one line, a
+// "timestamp" first (the time at, RFC 3339 as in FormatTimestampedMetrics)
+// and then the metrics in the order of FormatMetrics:
+//
+//	{"timestamp":"2026-12-02T18:04:05.123456Z","epoch":"3","loss":"0.0812","val_loss":"0.0934"}
+//
+// This is the format of Katib's File metrics collector with format JSON:
+// it reads the "timestamp" key (RFC 3339 or Unix seconds) and only those
+// metrics whose values are JSON strings (parseLogsInJsonFormat in
+// pkg/metricscollector/v1beta1/file-metricscollector), so every value,
+// "epoch" included, is a string holding the exact shortest form that
+// strconv.ParseFloat reads back to the same float64. A non-finite value is
+// written as null: JSON has no spelling for NaN or infinity, and Katib,
+// seeing no string, skips it, as it skips "loss:NaN" in the text line.
+// The same name rules as FormatMetrics apply, and "timestamp" is not a
+// metric name.
+func FormatMetricsJSON(w io.Writer, at time.Time, metrics map[string]float64, order ...string) error {
+	if _, ok := metrics[katibTimestampKey]; ok {
+		return errors.Errorf("tuning: %q names the line's time in Katib's JSON metrics; rename the metric", katibTimestampKey)
 	}
+	return writeMetricLine(w, at, metrics, order, func(b []byte, names []string, m map[string]float64) []byte {
+		b = append(b, `{"`+katibTimestampKey+`":"`...)
+		b = at.UTC().AppendFormat(b, katibTimeLayout)
+		b = append(b, '"')
+		for _, n := range names {
+			// Names match katibName and values are numbers or null:
+			// nothing needs escaping.
+			b = append(b, ',', '"')
+			b = append(b, n...)
+			b = append(b, '"', ':')
+			if v := m[n]; isFinite(v) {
+				b = append(b, '"')
+				b = strconv.AppendFloat(b, v, 'g', -1, 64)
+				b = append(b, '"')
+			} else {
+				b = append(b, "null"...)
+			}
+		}
+		return append(b, '}')
+	})
+}
+
+// katibTimestampKey is the key Katib's JSON metrics reader takes the time
+// from (TimeStampJsonKey in pkg/metricscollector/v1beta1/common/const.go).
+const katibTimestampKey = "timestamp"
+
+// writeMetricLine orders and checks the names, lets appendLine build the
+// line and writes it, newline included, in one Write: a metrics collector
+// tailing the file never sees half a line, and nothing is written when a
+// name is rejected.
+func writeMetricLine(w io.Writer, at time.Time, metrics map[string]float64, order []string,
+	appendLine func(b []byte, names []string, m map[string]float64) []byte) error {
+	if w == nil {
+		return errors.New("tuning: writing metrics needs a writer")
+	}
+	names, err := metricLineNames(metrics, order)
+	if err != nil {
+		return err
+	}
+	line := append(appendLine(make([]byte, 0, 32+24*len(names)), names, metrics), '\n')
+	_, err = w.Write(line)
+	return errors.Wrap(err, "tuning: writing metrics")
+}
+
+// metricLineNames is the order of a metric line: the names of order that
+// metrics holds, first occurrence only, then the rest sorted. Every name
+// must be one Katib's filter reads back whole.
+func metricLineNames(metrics map[string]float64, order []string) ([]string, error) {
 	names := make([]string, 0, len(metrics))
 	seen := make(map[string]bool, len(metrics))
 	for _, n := range order {
@@ -55,25 +152,29 @@ func FormatMetrics(w io.Writer, metrics map[string]float64, order ...string) err
 	names = append(names, rest...)
 	for _, n := range names {
 		if !katibName.MatchString(n) {
-			return errors.Errorf("tuning: metric name %q cannot be read by Katib's metrics collector (use letters, digits, '_' and '-')", n)
+			return nil, errors.Errorf("tuning: metric name %q cannot be read by Katib's metrics collector (use letters, digits, '_' and '-')", n)
 		}
 	}
-	bw := bufio.NewWriter(w)
+	return names, nil
+}
+
+// appendPairs appends the space-separated name=value pairs of the line
+// FormatMetrics documents.
+func appendPairs(b []byte, names []string, m map[string]float64) []byte {
 	for i, n := range names {
 		if i > 0 {
-			bw.WriteByte(' ')
+			b = append(b, ' ')
 		}
-		v := metrics[n]
-		bw.WriteString(n)
+		v := m[n]
+		b = append(b, n...)
 		if isFinite(v) {
-			bw.WriteByte('=')
+			b = append(b, '=')
 		} else {
-			bw.WriteByte(':')
+			b = append(b, ':')
 		}
-		bw.WriteString(formatFloat(v))
+		b = append(b, formatFloat(v)...)
 	}
-	bw.WriteByte('\n')
-	return errors.Wrap(bw.Flush(), "tuning: writing metrics")
+	return b
 }
 
 // ReportCallback returns a callback for train.Fit that reports every

@@ -125,6 +125,8 @@ type runOutput struct {
 	quiet bool
 	// extra callbacks run after ours (tune's reporter).
 	extra []callbacks.Callback
+	// lines writes the per-epoch lines; nil writes text lines to stdout.
+	lines *metricLines
 }
 
 // runResult is what a finished training run reports.
@@ -308,6 +310,10 @@ func buildCallbacks(c *config, batchesPerEpoch int, hasVal bool, out runOutput) 
 	}
 	lastPath := filepath.Join(c.Out, lastFile)
 	line := make(map[string]float64, len(epochKeys))
+	lines := out.lines
+	if lines == nil {
+		lines = &metricLines{stdout: out.stdout}
+	}
 	cbs = append(cbs, callbacks.Lambda{
 		EpochEnd: func(s *callbacks.State) error {
 			if !out.quiet {
@@ -316,7 +322,7 @@ func buildCallbacks(c *config, batchesPerEpoch int, hasVal bool, out runOutput) 
 					line[k] = v
 				}
 				line["epoch"] = float64(s.Epoch + 1)
-				if err := printMetrics(out.stdout, line, epochKeys...); err != nil {
+				if err := lines.write(line, epochKeys...); err != nil {
 					return err
 				}
 			}
@@ -363,6 +369,8 @@ func cmdTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	c := defaultConfig()
 	fs := newFlagSet("train", stderr)
 	groups := registerTrainFlags(fs, &c)
+	var mf metricFlags
+	groups = append(groups, registerMetricFlags(fs, &mf))
 	fs.Usage = func() {
 		printUsage(stderr, fs, "usage: mnist [train] [flags]\n\nTrains a model on MNIST and reports the test accuracy. Defaults: the PyTorch\nexample's MLP 784-128-10, Adam lr 1e-3, batch 64, float32.", groups)
 		fmt.Fprint(stderr, "\n"+commandList)
@@ -385,6 +393,9 @@ func cmdTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := c.validate(); err != nil {
 		return err
 	}
+	if err := mf.validate(); err != nil {
+		return err
+	}
 	if c.Out == "" {
 		c.Out = defaultOut("train")
 	}
@@ -396,11 +407,16 @@ func cmdTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if c.ShowAugment != "" {
 		return showAugment(&c, data.train, stdout)
 	}
+	lines, err := openMetricLines(mf, stdout, c.Resume != "")
+	if err != nil {
+		return err
+	}
+	defer lines.close()
 	stopProfiles, err := startProfiles(&c)
 	if err != nil {
 		return err
 	}
-	res, err := runTraining(ctx, &c, data, runOutput{stdout: stdout, stderr: stderr})
+	res, err := runTraining(ctx, &c, data, runOutput{stdout: stdout, stderr: stderr, lines: lines})
 	if perr := stopProfiles(); perr != nil && err == nil {
 		err = perr
 	}
@@ -414,15 +430,25 @@ func cmdTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if res.stoppedEpoch > 0 {
 		fmt.Fprintf(stderr, "early stopping at epoch %d (best epoch %d)\n", res.stoppedEpoch, res.bestEpoch)
 	}
-	return printMetrics(stdout, map[string]float64{
+	if err := lines.write(map[string]float64{
 		"test_loss": res.test.Loss, "test_accuracy": res.test.Accuracy, "seconds": res.seconds,
-	}, "test_loss", "test_accuracy", "seconds")
+	}, "test_loss", "test_accuracy", "seconds"); err != nil {
+		return err
+	}
+	return lines.close()
 }
 
 // printMetrics writes one Katib-readable "name=value ..." line, rounded for
-// people: losses and accuracies to 4 decimals, learning rates to 3
-// significant digits, seconds to 2 decimals. It rounds m in place.
+// people by roundMetrics (in place).
 func printMetrics(w io.Writer, m map[string]float64, order ...string) error {
+	roundMetrics(m)
+	return tuning.FormatMetrics(w, m, order...)
+}
+
+// roundMetrics rounds metrics for people, in place: losses and accuracies
+// to 4 decimals, learning rates to 3 significant digits, seconds to 2
+// decimals; epoch and trial numbers stay as they are.
+func roundMetrics(m map[string]float64) {
 	for k, v := range m {
 		switch {
 		case k == callbacks.KeyLR:
@@ -436,7 +462,6 @@ func printMetrics(w io.Writer, m map[string]float64, order ...string) error {
 			m[k] = math.Round(v*1e4) / 1e4
 		}
 	}
-	return tuning.FormatMetrics(w, m, order...)
 }
 
 // showAugment writes -show-augment: eight training digits, each followed by
