@@ -32,6 +32,7 @@ var resumeSafeFlags = map[string]bool{
 	"cpuprofile": true, "memprofile": true, "show-augment": true,
 	"resume": true, "resume-force": true,
 	"test-data": true, "tensorboard": true, "tensorboard-batches": true,
+	"metrics-format": true, "metrics-file": true,
 }
 
 // resumeStateFlags are settings a checkpoint's optimizer state restores
