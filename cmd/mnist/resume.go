@@ -105,7 +105,13 @@ func resumeConfig(given *config, set map[string]bool) (config, error) {
 	}
 	sort.Strings(names)
 	for _, name := range names {
-		want, had := givenFS.Lookup(name).Value.String(), savedFS.Lookup(name).Value.String()
+		givenFlag, savedFlag := givenFS.Lookup(name), savedFS.Lookup(name)
+		if givenFlag == nil || savedFlag == nil {
+			// Registered outside the run's settings (the metric-line
+			// flags): nothing of the trajectory to compare.
+			continue
+		}
+		want, had := givenFlag.Value.String(), savedFlag.Value.String()
 		safe := resumeSafeFlags[name] || name == "early-stop" && saved.EarlyStop > 0 && given.EarlyStop > 0
 		if want != had && resumeStateFlags[name] {
 			fixed = append(fixed, "-"+name)
