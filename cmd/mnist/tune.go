@@ -220,6 +220,9 @@ func trialConfig(base config, tr tuning.Trial) (config, error) {
 	if err != nil {
 		return c, errors.Wrapf(err, "trial %d", tr.ID)
 	}
+	// The schedule spans the trial's full budget whatever rung it trains
+	// to now, so a promoted trial continues the schedule it started.
+	c.ScheduleEpochs = c.Epochs
 	if tr.Epochs > 0 {
 		c.Epochs = tr.Epochs
 	}
