@@ -31,9 +31,9 @@
 //     them a callbacks.Trainer to read and set the learning rate, stop,
 //     snapshot or restore weights, and write checkpoints.
 //
-// FindLR runs the learning-rate range test (callbacks.LRFinder) from the
-// model's current weights and gives back weights, solver state and step
-// count unchanged, so training can start from where it was with the
+// train.FindLR runs the learning-rate range test (callbacks.LRFinder) on a
+// Model from its current weights and gives back weights, solver state and
+// step count unchanged, so training can start from where it was with the
 // suggested rate.
 //
 // Weights and checkpoints use one versioned, checksummed binary format,

@@ -63,6 +63,9 @@ func Fit(ctx context.Context, m *graph.Model, solver Solver, data *datasets.Data
 	if err := cfg.validate(m); err != nil {
 		return nil, err
 	}
+	if err := checkLearningRater(solver, cfg.callbacks); err != nil {
+		return nil, err
+	}
 	if err := checkData(m, data); err != nil {
 		return nil, err
 	}

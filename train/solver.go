@@ -1,6 +1,11 @@
 package train
 
-import G "gorgonia.org/gorgonia"
+import (
+	"github.com/pkg/errors"
+	G "gorgonia.org/gorgonia"
+
+	"github.com/adamant-ml/adamant/callbacks"
+)
 
 // The solver contract. Fit takes any gorgonia.Solver — Step is the one
 // required method — and looks for the optional capabilities below by type
@@ -9,8 +14,10 @@ import G "gorgonia.org/gorgonia"
 //
 //   - Solver (required): Step updates the weights from the gradients.
 //   - LearningRater: callbacks read and set the learning rate (schedules,
-//     ReduceLROnPlateau, the "lr" log key). Without it "lr" is NaN and a
-//     schedule's SetLearningRate is an error naming the solver.
+//     ReduceLROnPlateau, the LR range test, the "lr" log key). Without it
+//     "lr" is NaN, Fit refuses those callbacks before training with an
+//     error naming LearningRater, and a callback of yours that calls
+//     SetLearningRate gets an error naming the solver.
 //   - StateMarshaler: checkpoints carry the solver's state (moments, step
 //     count), so a resumed run continues bit for bit. Without it a resumed
 //     run starts the solver afresh, and a checkpoint that holds solver
@@ -40,4 +47,21 @@ type StateMarshaler interface {
 // its last Step saw (before any clipping).
 type GradNormer interface {
 	GradNorm() float64
+}
+
+// checkLearningRater refuses, before any work, the library's callbacks that
+// drive the learning rate when the solver has none: they would otherwise
+// fail on a NaN rate (a schedule) or silently never act (ReduceLROnPlateau
+// compares NaN rates).
+func checkLearningRater(solver Solver, cbs []callbacks.Callback) error {
+	if _, ok := solver.(LearningRater); ok {
+		return nil
+	}
+	for i, cb := range cbs {
+		switch cb.(type) {
+		case *callbacks.LRScheduler, *callbacks.ReduceLROnPlateau, *callbacks.LRFinder:
+			return errors.Errorf("train: callback #%d %s drives the learning rate, but solver %T is not a train.LearningRater (no LearningRate and SetLearningRate methods); use solvers.Adam, or add the methods", i, callbackName(cb), solver)
+		}
+	}
+	return nil
 }

@@ -81,8 +81,9 @@ type stepOnly struct{}
 func (stepOnly) Step([]G.ValueGrad) error { return nil }
 
 // TestSolverWithoutOptionalParts: Fit trains a bare Solver; lr is NaN in
-// the logs, a schedule on it is an error about its learning rate, and
-// setting a rate names the missing interface.
+// the logs, a callback that drives the learning rate is refused before
+// training with an error naming train.LearningRater, and setting a rate
+// from a callback of one's own names it too.
 func TestSolverWithoutOptionalParts(t *testing.T) {
 	hist, err := train.Fit(context.Background(), smallModel(t), stepOnly{}, datasets.Blobs(32, 1))
 	if err != nil {
@@ -95,13 +96,42 @@ func TestSolverWithoutOptionalParts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = train.Fit(context.Background(), smallModel(t), stepOnly{}, datasets.Blobs(32, 1), train.WithCallbacks(sched))
-	if err == nil || !strings.Contains(err.Error(), "learning rate is NaN") {
-		t.Fatalf("schedule on a solver without LearningRate: err = %v, want its NaN rate named", err)
+	plateau, err := callbacks.NewReduceLROnPlateau(callbacks.WithMonitor(callbacks.KeyLoss), callbacks.WithPatience(0))
+	if err != nil {
+		t.Fatal(err)
 	}
-	setter := callbacks.Lambda{TrainBegin: func(s *callbacks.State) error { return s.Trainer.SetLearningRate(0.1) }}
-	_, err = train.Fit(context.Background(), smallModel(t), stepOnly{}, datasets.Blobs(32, 1), train.WithCallbacks(setter))
-	if err == nil || !strings.Contains(err.Error(), "train.LearningRater") {
-		t.Fatalf("SetLearningRate on a solver without it: err = %v, want train.LearningRater named", err)
+	finder, err := callbacks.NewLRFinder()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		cb   callbacks.Callback
+		want []string
+	}{
+		{"LRScheduler", sched, []string{"callback #0", "LRScheduler(StepLR", "stepOnly", "train.LearningRater"}},
+		// Without the check, ReduceLROnPlateau read NaN and never reduced.
+		{"ReduceLROnPlateau", plateau, []string{"callback #0", "ReduceLROnPlateau", "train.LearningRater"}},
+		{"LRFinder", finder, []string{"callback #0", "LRFinder", "train.LearningRater"}},
+		{"SetLearningRate", callbacks.Lambda{TrainBegin: func(s *callbacks.State) error { return s.Trainer.SetLearningRate(0.1) }},
+			[]string{"stepOnly", "train.LearningRater"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			epochs := 0
+			count := callbacks.Lambda{EpochEnd: func(*callbacks.State) error { epochs++; return nil }}
+			_, err := train.Fit(context.Background(), smallModel(t), stepOnly{}, datasets.Blobs(32, 1),
+				train.WithEpochs(3), train.WithCallbacks(tc.cb, count))
+			if err == nil {
+				t.Fatalf("%s on a solver without a learning rate: no error after %d epochs", tc.name, epochs)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("err = %v, want %q named", err, w)
+				}
+			}
+			if epochs != 0 {
+				t.Errorf("refused after %d epochs, want before training", epochs)
+			}
+		})
 	}
 }

@@ -400,7 +400,7 @@ func sse(y []float64, idx []int, mean float64) float64 {
 	s := 0.0
 	for _, i := range idx {
 		d := y[i] - mean
-		s += d * d
+		s += float64(d * d)
 	}
 	return s
 }
@@ -452,7 +452,7 @@ func bestSplit(feats []feature, x [][]float64, y []float64, idx []int) (bestF in
 			ml, mr := left/nl, (total-left)/(n-nl)
 			gain := nl * (n - nl) / n * (ml - mr) * (ml - mr)
 			if gain > bestGain {
-				bestF, bestThr, bestGain = f, lo+(hi-lo)/2, gain
+				bestF, bestThr, bestGain = f, lo+float64((hi-lo)/2), gain
 			}
 		}
 	}
@@ -585,7 +585,7 @@ func (t *regressionTree) varianceFractions(feats []feature) ([]float64, bool) {
 			sort.Float64s(cuts)
 			for k := 0; k+1 < len(cuts); k++ {
 				if w := cuts[k+1] - cuts[k]; w > 0 {
-					pieces = append(pieces, struct{ at, width float64 }{cuts[k] + w/2, w})
+					pieces = append(pieces, struct{ at, width float64 }{cuts[k] + float64(w/2), w})
 				}
 			}
 		}

@@ -18,8 +18,10 @@ func ExampleLeaderboard_Importance() {
 		return
 	}
 	objective := func(_ context.Context, t tuning.Trial, _ tuning.Reporter) (map[string]float64, error) {
-		d := math.Log10(t.Params.Float("lr")) + 3
-		return map[string]float64{"val_loss": d*d + 20*math.Abs(t.Params.Float("beta1")-0.9)}, nil
+		// Each product is rounded on its own (float64), so that no build
+		// fuses it into an FMA and the output is the same everywhere.
+		d := float64(math.Log10(t.Params.Float("lr"))) + 3
+		return map[string]float64{"val_loss": float64(d*d) + float64(20*math.Abs(t.Params.Float("beta1")-0.9))}, nil
 	}
 	board, err := tuning.Run(context.Background(), space, tuning.Random(40, 1), objective)
 	if err != nil {

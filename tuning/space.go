@@ -203,14 +203,18 @@ func (u *uniform) check() error {
 	return nil
 }
 
+// Every product added to something is converted with float64(...), as in
+// solvers and callbacks: Go may otherwise fuse it into an FMA (amd64 built
+// for GOAMD64=v3, arm64), which rounds once instead of twice and makes a
+// search draw other values on another build.
 func (u *uniform) sample(r *rand.Rand) any {
 	t := r.Float64()
 	var v float64
 	if u.log {
 		l0, l1 := math.Log(u.lo), math.Log(u.hi)
-		v = math.Exp(l0 + t*(l1-l0))
+		v = math.Exp(l0 + float64(t*(l1-l0)))
 	} else {
-		v = u.lo + t*(u.hi-u.lo)
+		v = u.lo + float64(t*(u.hi-u.lo))
 	}
 	// exp(log(x)) and lo+t*(hi-lo) may round a hair outside the range.
 	return math.Min(math.Max(v, u.lo), u.hi)
@@ -223,7 +227,7 @@ func (u *uniform) grid(points int) []any {
 		if u.log {
 			return []any{math.Sqrt(u.lo) * math.Sqrt(u.hi)}
 		}
-		return []any{u.lo + (u.hi-u.lo)/2}
+		return []any{u.lo + float64((u.hi-u.lo)/2)}
 	}
 	out := make([]any, points)
 	for i := range points {
@@ -237,14 +241,16 @@ func (u *uniform) grid(points int) []any {
 		case u.log:
 			// Computing in base 10 and snapping exponents that are integers
 			// up to rounding makes a grid over decades hit 1e-3 exactly
-			// rather than 0.0009999999999999998.
-			e := math.Log10(u.lo) + t*(math.Log10(u.hi)-math.Log10(u.lo))
+			// rather than 0.0009999999999999998. float64() keeps Log10's
+			// inlined product from fusing with the addition.
+			lo, hi := float64(math.Log10(u.lo)), float64(math.Log10(u.hi))
+			e := lo + float64(t*(hi-lo))
 			if r := math.Round(e); math.Abs(e-r) < 1e-12 {
 				e = r
 			}
 			v = math.Pow(10, e)
 		default:
-			v = u.lo + t*(u.hi-u.lo)
+			v = u.lo + float64(t*(u.hi-u.lo))
 		}
 		out[i] = math.Min(math.Max(v, u.lo), u.hi)
 	}

@@ -108,15 +108,19 @@ func buildSolver(c *config) (*solvers.Adam, error) {
 }
 
 // buildSchedule returns the learning-rate callback the schedule flags ask
-// for, or nil. batchesPerEpoch converts "the whole run" into steps when the
-// schedule steps per batch.
+// for, or nil. "The whole run" is c.ScheduleEpochs when set, else c.Epochs;
+// batchesPerEpoch converts it into steps when the schedule steps per batch.
 func buildSchedule(c *config, batchesPerEpoch int) (callbacks.Callback, error) {
 	every := callbacks.PerEpoch
 	unit := 1 // steps per epoch in the schedule's unit
 	if c.ScheduleInterval == "batch" || c.Schedule == "one-cycle" {
 		every, unit = callbacks.PerBatch, batchesPerEpoch
 	}
-	total := c.Epochs * unit
+	horizon := c.Epochs
+	if c.ScheduleEpochs > 0 {
+		horizon = c.ScheduleEpochs
+	}
+	total := horizon * unit
 	var s callbacks.Schedule
 	switch c.Schedule {
 	case "step":

@@ -62,6 +62,14 @@ type config struct {
 	EarlyStopDelta   float64 `json:"early_stop_delta"`
 	RestoreBest      bool    `json:"restore_best"`
 
+	// ScheduleEpochs, when > 0, replaces Epochs as the horizon of the
+	// schedules whose settings follow the run's length (cosine without
+	// -t-max, one-cycle). tune sets it to each trial's full budget, so that
+	// a trial trained rung by rung follows the schedule an uninterrupted
+	// run of that budget follows, and its checkpoint resumes exactly. It
+	// has no flag: a resumed run keeps its checkpoint's.
+	ScheduleEpochs int `json:"schedule_epochs,omitempty"`
+
 	// Data and augmentation.
 	Rotate      float64 `json:"rotate"`
 	Flip        float64 `json:"flip"`

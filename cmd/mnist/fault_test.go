@@ -27,8 +27,10 @@ func TestHelpNamesTheCommands(t *testing.T) {
 		}
 	}
 	_, tuneHelp, _ := runBinary(t, "tune", "-h")
-	if strings.Contains(tuneHelp, "  -resume ") {
-		t.Errorf("tune -h lists -resume, which tune refuses")
+	for _, refused := range []string{"  -resume ", "  -resume-force "} {
+		if strings.Contains(tuneHelp, refused) {
+			t.Errorf("tune -h lists %s, which tune refuses", strings.TrimSpace(refused))
+		}
 	}
 }
 
@@ -47,6 +49,8 @@ func TestBadSpaceAndSizesExitTwo(t *testing.T) {
 		{[]string{"tune", "-space", "lr=abc|0.1"}, []string{"lr=abc", "-lr", "≥ 0"}},
 		{[]string{"tune", "-space", "hidden=64|100000000"}, []string{"hidden=100000000", "needs about", "TiB"}},
 		{[]string{"tune", "-resume", "x"}, []string{"-resume does not apply to tune", "-out"}},
+		{[]string{"tune", "-resume-force"}, []string{"-resume-force does not apply to tune", "-out"}},
+		{[]string{"tune", "--resume-force=true"}, []string{"-resume-force does not apply to tune", "-out"}},
 		{[]string{"-hidden", "100000000"}, []string{"-hidden 100000000", "79.5 G parameters", "needs about 1.3 TiB", "of memory"}},
 		{[]string{"-model", "cnn", "-hidden", "20000000"}, []string{"-hidden 20000000", "needs about"}},
 		{[]string{"-batch-size", "60000", "-hidden", "100000"}, []string{"-batch-size 60000", "activations"}},

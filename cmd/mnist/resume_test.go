@@ -279,31 +279,7 @@ func TestResumeMidEpochReportsTheUninterruptedNumbers(t *testing.T) {
 	}
 	trainRun(t, "-resume", filepath.Join(split, lastFile))
 
-	rows := func(dir string) []string {
-		b, err := os.ReadFile(filepath.Join(dir, historyFile))
-		if err != nil {
-			t.Fatal(err)
-		}
-		lines := strings.Split(strings.TrimSpace(string(b)), "\n")
-		keep := map[int]bool{}
-		for i, h := range strings.Split(lines[0], ",") {
-			if h != "epoch_seconds" && h != "data_wait_seconds" {
-				keep[i] = true
-			}
-		}
-		var out []string
-		for _, l := range lines {
-			var fields []string
-			for i, f := range strings.Split(l, ",") {
-				if keep[i] {
-					fields = append(fields, f)
-				}
-			}
-			out = append(out, strings.Join(fields, ","))
-		}
-		return out
-	}
-	if w, g := strings.Join(rows(straight), "\n"), strings.Join(rows(split), "\n"); w != g {
+	if w, g := strings.Join(historyRows(t, straight), "\n"), strings.Join(historyRows(t, split), "\n"); w != g {
 		t.Errorf("history.csv differs:\nuninterrupted\n%s\nresumed\n%s", w, g)
 	}
 	requireSameModelWeights(t, loadCheckpointModel(t, filepath.Join(straight, lastFile)), loadCheckpointModel(t, filepath.Join(split, lastFile)))
@@ -350,4 +326,32 @@ func TestCheckpointWithoutSettings(t *testing.T) {
 			t.Errorf("%v: exit %d, want 2 saying the checkpoint carries no settings:\n%s", args, code, stderr)
 		}
 	}
+}
+
+// historyRows reads a run's history.csv without its timing columns, which
+// differ from run to run.
+func historyRows(t *testing.T, dir string) []string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dir, historyFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	keep := map[int]bool{}
+	for i, h := range strings.Split(lines[0], ",") {
+		if h != "epoch_seconds" && h != "data_wait_seconds" {
+			keep[i] = true
+		}
+	}
+	var out []string
+	for _, l := range lines {
+		var fields []string
+		for i, f := range strings.Split(l, ",") {
+			if keep[i] {
+				fields = append(fields, f)
+			}
+		}
+		out = append(out, strings.Join(fields, ","))
+	}
+	return out
 }

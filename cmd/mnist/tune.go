@@ -78,8 +78,8 @@ func cmdTune(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs.Usage = func() {
 		printUsage(stderr, fs, "usage: mnist tune [flags]\n\nSearches the training flags named in -space; every other training flag is\nthe base configuration all trials share (-epochs defaults to 3 here).", groups)
 	}
-	if slices.ContainsFunc(args, isFlag("resume")) {
-		return usagef("-resume does not apply to tune: rerun the same command with the same -out to resume a search")
+	if err := refuseNotTuneFlags(args); err != nil {
+		return err
 	}
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -292,6 +292,9 @@ func trialConfig(base config, tr tuning.Trial) (config, error) {
 	if err != nil {
 		return c, errors.Wrapf(err, "trial %d", tr.ID)
 	}
+	// The schedule spans the trial's full budget whatever rung it trains
+	// to now, so a promoted trial continues the schedule it started.
+	c.ScheduleEpochs = c.Epochs
 	if tr.Epochs > 0 {
 		c.Epochs = tr.Epochs
 	}

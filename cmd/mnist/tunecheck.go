@@ -11,17 +11,34 @@ import (
 	"github.com/adamant-ml/adamant/tuning"
 )
 
+// notTuneFlags are the training flags tune neither lists nor accepts: a
+// search resumes by being run again with the same -out, and each trial
+// resumes from its own checkpoint.
+var notTuneFlags = []string{"resume", "resume-force"}
+
 // registerTuneTrainFlags defines the training flags tune accepts: all but
-// -resume, since a search resumes by being run again with the same -out.
+// notTuneFlags.
 func registerTuneTrainFlags(fs *flag.FlagSet, c *config) []flagGroup {
 	all := flag.NewFlagSet("train", flag.ContinueOnError)
 	groups := registerTrainFlags(all, c)
 	all.VisitAll(func(f *flag.Flag) {
-		if f.Name != "resume" {
+		if !slices.Contains(notTuneFlags, f.Name) {
 			fs.Var(f.Value, f.Name, f.Usage)
 		}
 	})
 	return groups
+}
+
+// refuseNotTuneFlags explains, before parsing, why a flag of notTuneFlags
+// does not apply, instead of the parser's bare "flag provided but not
+// defined".
+func refuseNotTuneFlags(args []string) error {
+	for _, name := range notTuneFlags {
+		if slices.ContainsFunc(args, isFlag(name)) {
+			return usagef("-%s does not apply to tune: rerun the same command with the same -out to resume a search", name)
+		}
+	}
+	return nil
 }
 
 // isFlag returns a function that reports whether a command-line word sets
