@@ -95,6 +95,13 @@ func resumeConfig(given *config, set map[string]bool) (config, error) {
 		}
 		saved = *given // the old way: the command line is the whole description
 	}
+	if saved.ScheduleEpochs == 0 {
+		// A schedule whose horizon is the run's length (cosine without
+		// -t-max, one-cycle) keeps the horizon it was saved with, as
+		// PyTorch's restored schedulers keep T_max and total_steps: a
+		// longer -epochs continues the run, it does not re-plan it.
+		saved.ScheduleEpochs = saved.Epochs
+	}
 	givenFS, savedFS := newFlagSet("given", io.Discard), newFlagSet("saved", io.Discard)
 	registerTrainFlags(givenFS, given)
 	registerTrainFlags(savedFS, &saved)

@@ -355,3 +355,24 @@ func historyRows(t *testing.T, dir string) []string {
 	}
 	return out
 }
+
+// TestResumeLongerKeepsTheScheduleHorizon: a cosine run (no -t-max) resumed
+// with more epochs continues with the horizon it was saved with instead of
+// failing on a schedule that no longer matches its checkpointed state.
+func TestResumeLongerKeepsTheScheduleHorizon(t *testing.T) {
+	for _, schedule := range []string{"cosine", "warm-restarts"} {
+		t.Run(schedule, func(t *testing.T) {
+			dir := t.TempDir()
+			trainRun(t, "-out", dir, "-train-limit", "1000", "-test-limit", "100", "-progress", "none", "-plots=false",
+				"-schedule", schedule, "-epochs", "2")
+			out := trainRun(t, "-resume", filepath.Join(dir, lastFile), "-epochs", "3")
+			if !strings.Contains(out, "epoch=3 ") {
+				t.Fatalf("the resumed run printed no third epoch:\n%s", out)
+			}
+			rec, err := readConfig(filepath.Join(dir, configFile))
+			if err != nil || rec.ScheduleEpochs != 2 || rec.Epochs != 3 {
+				t.Errorf("config.json after the longer resume: schedule_epochs %d, epochs %d (%v); want 2 and 3", rec.ScheduleEpochs, rec.Epochs, err)
+			}
+		})
+	}
+}
