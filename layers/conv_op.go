@@ -12,18 +12,20 @@ import (
 	"github.com/adamant-ml/adamant/internal/opkit"
 )
 
-// convOp is a 2-D convolution with bias over NCHW input, computed image by
-// image as W (filters × C·k·k) · col (C·k·k × OH·OW) + b, where col is the
-// image unrolled by im2col. Gorgonia's Conv2d unrolls the whole batch,
-// multiplies and then transposes the result back to NCHW with a generic
-// iterator; the product per image lands in NCHW directly, which made a step
-// of the MNIST CNN about 2× faster. The products go to the BLAS installed
-// with gorgonia.Use (fastblas in cmd/mnist).
+// convOp is a 2-D convolution with bias over NCHW input. The batch is cut
+// into chunks of images (see colTarget); each chunk is unrolled by im2col
+// into one matrix, images side by side (C·k·k × images·OH·OW), so that the
+// forward pass and both backward passes are one large product per chunk
+// on the BLAS installed with gorgonia.Use (fastblas in cmd/mnist, split
+// over its threads), where one product per image (32×196×400 for the
+// MNIST CNN's second layer) was too small to split. The unrolling, the
+// folding back (col2im) and the pooling run over the same worker pool.
 type convOp struct {
 	opkit.Pure
 	kernel, stride, padding int
-	// out keeps the result, col the unrolled image (scratch).
-	out, col *opkit.Output
+	// out keeps the result; col (a chunk of images unrolled) and prod (its
+	// product with the weights) are scratch.
+	out, col, prod *opkit.Output
 }
 
 // convGeom is the geometry of one convolution run.
@@ -106,13 +108,21 @@ func (op convOp) Do(vals ...G.Value) (G.Value, error) {
 	y := op.out.Get(nil, x.Dtype(), g.n, g.f, g.oh, g.ow)
 	switch xs := x.Data().(type) {
 	case []float32:
-		convForward(g, xs, w.Float32s(), b.Float32s(), y.Float32s(), op.col.Get(nil, x.Dtype(), g.kk()*g.p()).Float32s())
+		col, prod := op.scratch(g, x.Dtype())
+		convForward(g, xs, w.Float32s(), b.Float32s(), y.Float32s(), col.Float32s(), prod.Float32s())
 	case []float64:
-		convForward(g, xs, w.Float64s(), b.Float64s(), y.Float64s(), op.col.Get(nil, x.Dtype(), g.kk()*g.p()).Float64s())
+		col, prod := op.scratch(g, x.Dtype())
+		convForward(g, xs, w.Float64s(), b.Float64s(), y.Float64s(), col.Float64s(), prod.Float64s())
 	default:
 		return nil, errors.Errorf("layers: %s: dtype %v is not supported", name, x.Dtype())
 	}
 	return y, nil
+}
+
+// scratch returns the buffers for one chunk of g's images: the unrolled
+// images (C·k·k × nc·OH·OW) and an F × nc·OH·OW matrix.
+func (op convOp) scratch(g convGeom, dt tensor.Dtype) (col, prod *tensor.Dense) {
+	return op.col.Get(nil, dt, g.kk()*g.chunk()*g.p()), op.prod.Get(nil, dt, g.f*g.chunk()*g.p())
 }
 
 func (op convOp) DiffWRT(int) []bool { return []bool{true, true, true} }
@@ -122,11 +132,15 @@ func (op convOp) SymDiff(in G.Nodes, _, grad *G.Node) (G.Nodes, error) {
 	if len(in) != 3 {
 		return nil, errors.Errorf("layers: %v has %d inputs, want 3", op, len(in))
 	}
-	dx, err := G.ApplyOp(convDataGradOp{op: op, x: in[0].Shape().Clone(), out: opkit.NewOutput(), col: opkit.NewOutput()}, in[1], grad)
+	dataOp := op
+	dataOp.col, dataOp.prod = opkit.NewOutput(), opkit.NewOutput()
+	dx, err := G.ApplyOp(convDataGradOp{op: dataOp, x: in[0].Shape().Clone(), out: opkit.NewOutput()}, in[1], grad)
 	if err != nil {
 		return nil, err
 	}
-	dw, err := G.ApplyOp(convFilterGradOp{op: op, w: in[1].Shape().Clone(), out: opkit.NewOutput(), col: opkit.NewOutput()}, in[0], grad)
+	filterOp := op
+	filterOp.col, filterOp.prod = opkit.NewOutput(), opkit.NewOutput()
+	dw, err := G.ApplyOp(convFilterGradOp{op: filterOp, w: in[1].Shape().Clone(), out: opkit.NewOutput(), prod: opkit.NewOutput()}, in[0], grad)
 	if err != nil {
 		return nil, err
 	}
@@ -141,9 +155,10 @@ func (op convOp) SymDiff(in G.Nodes, _, grad *G.Node) (G.Nodes, error) {
 // col2im(Wᵀ·dy[n]).
 type convDataGradOp struct {
 	opkit.Pure
-	op       convOp
-	x        tensor.Shape
-	out, col *opkit.Output
+	// op holds the scratch buffers of this node, its own.
+	op  convOp
+	x   tensor.Shape
+	out *opkit.Output
 }
 
 func (d convDataGradOp) Arity() int { return 2 }
@@ -178,9 +193,11 @@ func (d convDataGradOp) Do(vals ...G.Value) (G.Value, error) {
 	dx := d.out.Get(nil, w.Dtype(), d.x...)
 	switch ws := w.Data().(type) {
 	case []float32:
-		convBackwardData(g, ws, dy.Float32s(), dx.Float32s(), d.col.Get(nil, w.Dtype(), g.kk()*g.p()).Float32s())
+		col, dyc := d.op.scratch(g, w.Dtype())
+		convBackwardData(g, ws, dy.Float32s(), dx.Float32s(), col.Float32s(), dyc.Float32s())
 	case []float64:
-		convBackwardData(g, ws, dy.Float64s(), dx.Float64s(), d.col.Get(nil, w.Dtype(), g.kk()*g.p()).Float64s())
+		col, dyc := d.op.scratch(g, w.Dtype())
+		convBackwardData(g, ws, dy.Float64s(), dx.Float64s(), col.Float64s(), dyc.Float64s())
 	default:
 		return nil, errors.Errorf("layers: %s: dtype %v is not supported", name, w.Dtype())
 	}
@@ -190,9 +207,10 @@ func (d convDataGradOp) Do(vals ...G.Value) (G.Value, error) {
 // convFilterGradOp computes ∂L/∂W from x and ∂L/∂y: Σₙ dy[n]·im2col(x[n])ᵀ.
 type convFilterGradOp struct {
 	opkit.Pure
-	op       convOp
-	w        tensor.Shape
-	out, col *opkit.Output
+	// op holds the scratch buffers of this node, its own; prod keeps dWᵀ.
+	op        convOp
+	w         tensor.Shape
+	out, prod *opkit.Output
 }
 
 func (d convFilterGradOp) Arity() int { return 2 }
@@ -227,98 +245,111 @@ func (d convFilterGradOp) Do(vals ...G.Value) (G.Value, error) {
 	dw := d.out.Get(nil, x.Dtype(), d.w...)
 	switch xs := x.Data().(type) {
 	case []float32:
-		convBackwardFilter(g, xs, dy.Float32s(), dw.Float32s(), d.col.Get(nil, x.Dtype(), g.kk()*g.p()).Float32s())
+		col, dyr := d.op.scratch(g, x.Dtype())
+		convBackwardFilter(g, xs, dy.Float32s(), dw.Float32s(), col.Float32s(), dyr.Float32s(), d.prod.Get(nil, x.Dtype(), g.kk()*g.f).Float32s())
 	case []float64:
-		convBackwardFilter(g, xs, dy.Float64s(), dw.Float64s(), d.col.Get(nil, x.Dtype(), g.kk()*g.p()).Float64s())
+		col, dyr := d.op.scratch(g, x.Dtype())
+		convBackwardFilter(g, xs, dy.Float64s(), dw.Float64s(), col.Float64s(), dyr.Float64s(), d.prod.Get(nil, x.Dtype(), g.kk()*g.f).Float64s())
 	default:
 		return nil, errors.Errorf("layers: %s: dtype %v is not supported", name, x.Dtype())
 	}
 	return dw, nil
 }
 
-// im2col unrolls one image x (C×H×W) into col (C·k·k × OH·OW): row
-// (c, i, j) holds, for every output position, the input pixel that kernel
-// cell (i, j) of channel c meets there (0 in the padding).
-func im2col[T float](g convGeom, x, col []T) {
+// colTarget bounds, in elements, the unrolled images one product covers
+// (4 MB in float32, within the L3 cache): the whole batch of the MNIST
+// CNN's second convolution unrolled is 5M values (20 MB), which would
+// leave the caches between im2col writing it and the product reading it.
+// Smaller chunks measured no faster and cost one scheduling of the worker
+// pool, and its small allocation, per pass. The chunk depends only on the
+// geometry, never on the thread count, so the order of every sum is fixed.
+const colTarget = 1 << 20
+
+// chunk is the number of images unrolled side by side for one product.
+func (g convGeom) chunk() int { return min(max(colTarget/(g.kk()*g.p()), 1), g.n) }
+
+// validRun returns the output columns [lo, hi) whose input column
+// ox·stride − pad + j lies inside the image.
+func validRun(g convGeom, j int) (lo, hi int) {
+	if d := g.pad - j; d > 0 {
+		lo = (d + g.stride - 1) / g.stride
+	}
+	if t := g.w - 1 + g.pad - j; t >= 0 {
+		hi = t/g.stride + 1
+	}
+	lo = min(lo, g.ow)
+	return lo, min(max(hi, lo), g.ow)
+}
+
+// im2col unrolls one image x (C×H×W) into columns [off, off+OH·OW) of col,
+// a matrix of C·k·k rows of length ld: row (c, i, j) holds, for every
+// output position, the input pixel that kernel cell (i, j) of channel c
+// meets there (0 in the padding). Images side by side (off = image·OH·OW)
+// make one product for a chunk of the batch.
+func im2col[T float](g convGeom, x, col []T, ld, off int) {
 	p := g.p()
 	for c := 0; c < g.c; c++ {
 		plane := x[c*g.h*g.w : (c+1)*g.h*g.w]
 		for i := 0; i < g.k; i++ {
 			for j := 0; j < g.k; j++ {
-				row := col[((c*g.k+i)*g.k+j)*p : ((c*g.k+i)*g.k+j+1)*p]
+				r := (c*g.k+i)*g.k + j
+				row := col[r*ld+off : r*ld+off+p]
+				lo, hi := validRun(g, j)
+				first := lo*g.stride - g.pad + j
 				for oy := 0; oy < g.oh; oy++ {
 					iy := oy*g.stride - g.pad + i
 					out := row[oy*g.ow : (oy+1)*g.ow]
-					if iy < 0 || iy >= g.h {
+					if iy < 0 || iy >= g.h || lo == hi {
 						clear(out)
 						continue
 					}
 					src := plane[iy*g.w : (iy+1)*g.w]
+					clear(out[:lo])
 					if g.stride == 1 {
-						// The in-image outputs form one run: copy it, zero
-						// the padding on either side.
-						lo, hi := validRun(g, j)
-						if lo == hi {
-							clear(out)
-							continue
-						}
-						clear(out[:lo])
-						copy(out[lo:hi], src[lo-g.pad+j:hi-g.pad+j])
-						clear(out[hi:])
-						continue
-					}
-					for ox := range out {
-						ix := ox*g.stride - g.pad + j
-						if ix < 0 || ix >= g.w {
-							out[ox] = 0
-						} else {
+						copy(out[lo:hi], src[first:first+hi-lo])
+					} else {
+						for ox, ix := lo, first; ox < hi; ox, ix = ox+1, ix+g.stride {
 							out[ox] = src[ix]
 						}
 					}
+					clear(out[hi:])
 				}
 			}
 		}
 	}
 }
 
-// validRun returns the output columns [lo, hi) whose input column
-// ox − pad + j lies inside the image, for stride 1.
-func validRun(g convGeom, j int) (lo, hi int) {
-	lo = min(max(g.pad-j, 0), g.ow)
-	hi = max(min(g.w+g.pad-j, g.ow), lo)
-	return lo, hi
-}
-
-// col2im adds col (C·k·k × OH·OW) back into the image dx (C×H×W): the
-// adjoint of im2col.
-func col2im[T float](g convGeom, col, dx []T) {
+// col2im adds columns [off, off+OH·OW) of col (C·k·k rows of length ld)
+// back into the image dx (C×H×W): the adjoint of im2col.
+func col2im[T float](g convGeom, col, dx []T, ld, off int) {
 	p := g.p()
 	for c := 0; c < g.c; c++ {
 		plane := dx[c*g.h*g.w : (c+1)*g.h*g.w]
 		for i := 0; i < g.k; i++ {
 			for j := 0; j < g.k; j++ {
-				row := col[((c*g.k+i)*g.k+j)*p : ((c*g.k+i)*g.k+j+1)*p]
+				r := (c*g.k+i)*g.k + j
+				row := col[r*ld+off : r*ld+off+p]
+				lo, hi := validRun(g, j)
+				if lo == hi {
+					continue
+				}
+				first := lo*g.stride - g.pad + j
 				for oy := 0; oy < g.oh; oy++ {
 					iy := oy*g.stride - g.pad + i
 					if iy < 0 || iy >= g.h {
 						continue
 					}
 					dst := plane[iy*g.w : (iy+1)*g.w]
+					src := row[oy*g.ow+lo : oy*g.ow+hi]
 					if g.stride == 1 {
-						lo, hi := validRun(g, j)
-						if lo == hi {
-							continue
-						}
-						d := dst[lo-g.pad+j : hi-g.pad+j]
-						for i, v := range row[oy*g.ow+lo : oy*g.ow+hi] {
-							d[i] += v
+						d := dst[first : first+len(src)]
+						for x, v := range src {
+							d[x] += v
 						}
 						continue
 					}
-					for ox, v := range row[oy*g.ow : (oy+1)*g.ow] {
-						if ix := ox*g.stride - g.pad + j; ix >= 0 && ix < g.w {
-							dst[ix] += v
-						}
+					for x, ix := 0, first; x < len(src); x, ix = x+1, ix+g.stride {
+						dst[ix] += src[x]
 					}
 				}
 			}
@@ -326,43 +357,94 @@ func col2im[T float](g convGeom, col, dx []T) {
 	}
 }
 
-// convForward: y[n] = W·im2col(x[n]) + b, with the bias written first and
-// the product added to it (beta = 1).
-func convForward[T float](g convGeom, x, w, b, y, col []T) {
-	kk, p, in := g.kk(), g.p(), g.c*g.h*g.w
-	for n := 0; n < g.n; n++ {
-		im2col(g, x[n*in:(n+1)*in], col)
-		out := y[n*g.f*p : (n+1)*g.f*p]
+// unrollChunk writes im2col of images [n0, n0+nc) side by side into col.
+func unrollChunk[T float](g convGeom, x, col []T, n0, nc int) {
+	in, p := g.c*g.h*g.w, g.p()
+	parallelFor(nc, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			im2col(g, x[(n0+i)*in:(n0+i+1)*in], col, nc*p, i*p)
+		}
+	})
+}
+
+// gatherChunk lays the output gradient of images [n0, n0+nc), NCHW, out as
+// one F × nc·OH·OW matrix, image after image along each row: the layout of
+// the product W·col.
+func gatherChunk[T float](g convGeom, dy, dst []T, n0, nc int) {
+	p := g.p()
+	for i := 0; i < nc; i++ {
 		for f := 0; f < g.f; f++ {
-			row := out[f*p : (f+1)*p]
-			for i := range row {
-				row[i] = b[f]
+			copy(dst[f*nc*p+i*p:f*nc*p+(i+1)*p], dy[((n0+i)*g.f+f)*p:((n0+i)*g.f+f+1)*p])
+		}
+	}
+}
+
+// convForward: y = W·col + b, chunk by chunk, where col is a chunk of
+// images unrolled side by side and the product (F × nc·OH·OW) is scattered
+// back to NCHW with the bias added.
+func convForward[T float](g convGeom, x, w, b, y, col, prod []T) {
+	kk, p, nb := g.kk(), g.p(), g.chunk()
+	for n0 := 0; n0 < g.n; n0 += nb {
+		nc := min(nb, g.n-n0)
+		unrollChunk(g, x, col, n0, nc)
+		gemm(false, false, g.f, nc*p, kk, 1, w, kk, col, nc*p, 0, prod, nc*p)
+		for i := 0; i < nc; i++ {
+			for f := 0; f < g.f; f++ {
+				src, dst, bias := prod[f*nc*p+i*p:f*nc*p+(i+1)*p], y[((n0+i)*g.f+f)*p:((n0+i)*g.f+f+1)*p], b[f]
+				for q, v := range src {
+					dst[q] = v + bias
+				}
 			}
 		}
-		gemm(false, false, g.f, p, kk, 1, w, kk, col, p, 1, out, p)
 	}
 }
 
-// convBackwardData: dx[n] = col2im(Wᵀ·dy[n]).
-func convBackwardData[T float](g convGeom, w, dy, dx, col []T) {
-	kk, p, in := g.kk(), g.p(), g.c*g.h*g.w
+// convBackwardData: dx = col2im(Wᵀ·dy), chunk by chunk.
+func convBackwardData[T float](g convGeom, w, dy, dx, col, dyc []T) {
+	kk, p, nb, in := g.kk(), g.p(), g.chunk(), g.c*g.h*g.w
 	clear(dx)
-	for n := 0; n < g.n; n++ {
-		gemm(true, false, kk, p, g.f, 1, w, kk, dy[n*g.f*p:(n+1)*g.f*p], p, 0, col, p)
-		col2im(g, col, dx[n*in:(n+1)*in])
+	for n0 := 0; n0 < g.n; n0 += nb {
+		nc := min(nb, g.n-n0)
+		gatherChunk(g, dy, dyc, n0, nc)
+		gemm(true, false, kk, nc*p, g.f, 1, w, kk, dyc, nc*p, 0, col, nc*p)
+		parallelFor(nc, func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				col2im(g, col, dx[(n0+i)*in:(n0+i+1)*in], nc*p, i*p)
+			}
+		})
 	}
 }
 
-// convBackwardFilter: dW = Σₙ dy[n]·im2col(x[n])ᵀ, images added in order.
-func convBackwardFilter[T float](g convGeom, x, dy, dw, col []T) {
-	kk, p, in := g.kk(), g.p(), g.c*g.h*g.w
-	for n := 0; n < g.n; n++ {
-		im2col(g, x[n*in:(n+1)*in], col)
+// convBackwardFilter: dW = Σ dy·colᵀ over the chunks, computed as its
+// transpose dWᵀ = Σ col·dyᵀ into prod (C·k·k × F) and transposed at the
+// end: col is then read in place and only dyᵀ, F/(C·k·k) of its size, is
+// packed by the BLAS, where dy·colᵀ had it pack all of col through its
+// transposed path (the largest cost of the step next to the kernel). The
+// chunks are added in order.
+func convBackwardFilter[T float](g convGeom, x, dy, dw, col, dyr, prod []T) {
+	kk, p, nb := g.kk(), g.p(), g.chunk()
+	for n0 := 0; n0 < g.n; n0 += nb {
+		nc := min(nb, g.n-n0)
+		unrollChunk(g, x, col, n0, nc)
+		for i := 0; i < nc; i++ {
+			img := dy[(n0+i)*g.f*p : (n0+i+1)*g.f*p]
+			rows := dyr[i*p*g.f : (i+1)*p*g.f]
+			for f := 0; f < g.f; f++ {
+				for q, v := range img[f*p : (f+1)*p] {
+					rows[q*g.f+f] = v
+				}
+			}
+		}
 		var beta T = 1
-		if n == 0 {
+		if n0 == 0 {
 			beta = 0
 		}
-		gemm(false, true, g.f, kk, p, 1, dy[n*g.f*p:(n+1)*g.f*p], p, col, p, beta, dw, kk)
+		gemm(false, false, kk, g.f, nc*p, 1, col, nc*p, dyr, g.f, beta, prod, g.f)
+	}
+	for r := 0; r < kk; r++ {
+		for f, v := range prod[r*g.f : (r+1)*g.f] {
+			dw[f*kk+r] = v
+		}
 	}
 }
 

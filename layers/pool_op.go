@@ -199,53 +199,55 @@ func winner2x2[T float](p []T, w, oy, ox int) int {
 // is2x2 tells whether winner2x2 applies.
 func (g poolGeom) is2x2() bool { return g.kernel == 2 && g.stride == 2 && g.pad == 0 }
 
+// poolForward pools every plane, the planes split over the pool's
+// workers.
 func poolForward[T float](g poolGeom, x, y []T) {
 	in, out := g.h*g.w, g.oh*g.ow
-	if g.is2x2() {
-		for pl := 0; pl < g.planes; pl++ {
+	parallelFor(g.planes, func(lo, hi int) {
+		for pl := lo; pl < hi; pl++ {
 			p, q := x[pl*in:(pl+1)*in], y[pl*out:(pl+1)*out]
+			if g.is2x2() {
+				for oy := 0; oy < g.oh; oy++ {
+					for ox := 0; ox < g.ow; ox++ {
+						q[oy*g.ow+ox] = p[winner2x2(p, g.w, oy, ox)]
+					}
+				}
+				continue
+			}
 			for oy := 0; oy < g.oh; oy++ {
 				for ox := 0; ox < g.ow; ox++ {
-					q[oy*g.ow+ox] = p[winner2x2(p, g.w, oy, ox)]
+					q[oy*g.ow+ox] = p[poolWinner(g, p, oy, ox)]
 				}
 			}
 		}
-		return
-	}
-	for pl := 0; pl < g.planes; pl++ {
-		p, q := x[pl*in:(pl+1)*in], y[pl*out:(pl+1)*out]
-		for oy := 0; oy < g.oh; oy++ {
-			for ox := 0; ox < g.ow; ox++ {
-				q[oy*g.ow+ox] = p[poolWinner(g, p, oy, ox)]
-			}
-		}
-	}
+	})
 }
 
+// poolBackward routes the gradient plane by plane, the planes split over
+// the pool's workers.
 func poolBackward[T float](g poolGeom, x, grad, dx []T) {
-	clear(dx)
 	in, out := g.h*g.w, g.oh*g.ow
-	if g.is2x2() {
-		for pl := 0; pl < g.planes; pl++ {
+	parallelFor(g.planes, func(lo, hi int) {
+		for pl := lo; pl < hi; pl++ {
 			p, q, d := x[pl*in:(pl+1)*in], grad[pl*out:(pl+1)*out], dx[pl*in:(pl+1)*in]
+			clear(d)
+			if g.is2x2() {
+				for oy := 0; oy < g.oh; oy++ {
+					for ox := 0; ox < g.ow; ox++ {
+						d[winner2x2(p, g.w, oy, ox)] += q[oy*g.ow+ox]
+					}
+				}
+				continue
+			}
 			for oy := 0; oy < g.oh; oy++ {
 				for ox := 0; ox < g.ow; ox++ {
-					d[winner2x2(p, g.w, oy, ox)] += q[oy*g.ow+ox]
+					// Overlapping windows (stride < kernel) may share a
+					// winner, whose gradient is then the sum.
+					d[poolWinner(g, p, oy, ox)] += q[oy*g.ow+ox]
 				}
 			}
 		}
-		return
-	}
-	for pl := 0; pl < g.planes; pl++ {
-		p, q, d := x[pl*in:(pl+1)*in], grad[pl*out:(pl+1)*out], dx[pl*in:(pl+1)*in]
-		for oy := 0; oy < g.oh; oy++ {
-			for ox := 0; ox < g.ow; ox++ {
-				// Overlapping windows (stride < kernel) may share a
-				// winner, whose gradient is then the sum.
-				d[poolWinner(g, p, oy, ox)] += q[oy*g.ow+ox]
-			}
-		}
-	}
+	})
 }
 
 var (
