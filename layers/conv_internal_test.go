@@ -83,22 +83,22 @@ func TestConvBackwardChunksMatchImages(t *testing.T) {
 			w := randDense(rng, tensor.Float64, tt.f, tt.c, tt.k, tt.k).Float64s()
 			dy := randDense(rng, tensor.Float64, tt.n, tt.f, g.oh, g.ow).Float64s()
 			kk, p, in := g.kk(), g.p(), g.c*g.h*g.w
-			scratch := func(images int) (col, a, b []float64) {
-				return make([]float64, kk*images*p), make([]float64, g.f*images*p), make([]float64, kk*g.f)
+			scratch := func(images int) (col, a, b, padded []float64) {
+				return make([]float64, kk*images*p), make([]float64, g.f*images*p), make([]float64, kk*g.f), make([]float64, images*g.paddedLen())
 			}
 			dx, dw := make([]float64, len(x)), make([]float64, len(w))
-			col, dyc, prod := scratch(g.chunk())
-			convBackwardData(g, w, dy, dx, col, dyc)
-			convBackwardFilter(g, x, dy, dw, col, dyc, prod)
+			col, dyc, prod, padded := scratch(g.chunk())
+			convBackwardData(g, w, dy, dx, col, dyc, padded)
+			convBackwardFilter(g, x, dy, dw, col, dyc, prod, padded)
 
 			one := g
 			one.n = 1
 			wantDW := make([]float64, len(w))
 			for n := 0; n < g.n; n++ {
-				col, dyc, prod := scratch(1)
+				col, dyc, prod, padded := scratch(1)
 				dxn, dwn := make([]float64, in), make([]float64, len(w))
-				convBackwardData(one, w, dy[n*g.f*p:(n+1)*g.f*p], dxn, col, dyc)
-				convBackwardFilter(one, x[n*in:(n+1)*in], dy[n*g.f*p:(n+1)*g.f*p], dwn, col, dyc, prod)
+				convBackwardData(one, w, dy[n*g.f*p:(n+1)*g.f*p], dxn, col, dyc, padded)
+				convBackwardFilter(one, x[n*in:(n+1)*in], dy[n*g.f*p:(n+1)*g.f*p], dwn, col, dyc, prod, padded)
 				for i, v := range dxn {
 					if dx[n*in+i] != v {
 						t.Fatalf("image %d: dx[%d] = %v in chunks, %v alone", n, i, dx[n*in+i], v)

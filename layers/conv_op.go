@@ -23,9 +23,10 @@ import (
 type convOp struct {
 	opkit.Pure
 	kernel, stride, padding int
-	// out keeps the result; col (a chunk of images unrolled) and prod (its
-	// product with the weights) are scratch.
-	out, col, prod *opkit.Output
+	// out keeps the result; col (a chunk of images unrolled), prod (its
+	// product with the weights) and padded (the chunk's images with their
+	// zero borders) are scratch.
+	out, col, prod, padded *opkit.Output
 }
 
 // convGeom is the geometry of one convolution run.
@@ -109,10 +110,10 @@ func (op convOp) Do(vals ...G.Value) (G.Value, error) {
 	switch xs := x.Data().(type) {
 	case []float32:
 		col, prod := op.scratch(g, x.Dtype())
-		convForward(g, xs, w.Float32s(), b.Float32s(), y.Float32s(), col.Float32s(), prod.Float32s())
+		convForward(g, xs, w.Float32s(), b.Float32s(), y.Float32s(), col.Float32s(), prod.Float32s(), op.paddedScratch(g, x.Dtype()).Float32s())
 	case []float64:
 		col, prod := op.scratch(g, x.Dtype())
-		convForward(g, xs, w.Float64s(), b.Float64s(), y.Float64s(), col.Float64s(), prod.Float64s())
+		convForward(g, xs, w.Float64s(), b.Float64s(), y.Float64s(), col.Float64s(), prod.Float64s(), op.paddedScratch(g, x.Dtype()).Float64s())
 	default:
 		return nil, errors.Errorf("layers: %s: dtype %v is not supported", name, x.Dtype())
 	}
@@ -125,6 +126,11 @@ func (op convOp) scratch(g convGeom, dt tensor.Dtype) (col, prod *tensor.Dense) 
 	return op.col.Get(nil, dt, g.kk()*g.chunk()*g.p()), op.prod.Get(nil, dt, g.f*g.chunk()*g.p())
 }
 
+// paddedScratch returns room for one chunk of zero-padded images.
+func (op convOp) paddedScratch(g convGeom, dt tensor.Dtype) *tensor.Dense {
+	return op.padded.Get(nil, dt, g.chunk()*g.paddedLen())
+}
+
 func (op convOp) DiffWRT(int) []bool { return []bool{true, true, true} }
 
 // SymDiff returns the gradients of x, the weights and the bias.
@@ -133,13 +139,13 @@ func (op convOp) SymDiff(in G.Nodes, _, grad *G.Node) (G.Nodes, error) {
 		return nil, errors.Errorf("layers: %v has %d inputs, want 3", op, len(in))
 	}
 	dataOp := op
-	dataOp.col, dataOp.prod = opkit.NewOutput(), opkit.NewOutput()
+	dataOp.col, dataOp.prod, dataOp.padded = opkit.NewOutput(), opkit.NewOutput(), opkit.NewOutput()
 	dx, err := G.ApplyOp(convDataGradOp{op: dataOp, x: in[0].Shape().Clone(), out: opkit.NewOutput()}, in[1], grad)
 	if err != nil {
 		return nil, err
 	}
 	filterOp := op
-	filterOp.col, filterOp.prod = opkit.NewOutput(), opkit.NewOutput()
+	filterOp.col, filterOp.prod, filterOp.padded = opkit.NewOutput(), opkit.NewOutput(), opkit.NewOutput()
 	dw, err := G.ApplyOp(convFilterGradOp{op: filterOp, w: in[1].Shape().Clone(), out: opkit.NewOutput(), prod: opkit.NewOutput()}, in[0], grad)
 	if err != nil {
 		return nil, err
@@ -194,10 +200,10 @@ func (d convDataGradOp) Do(vals ...G.Value) (G.Value, error) {
 	switch ws := w.Data().(type) {
 	case []float32:
 		col, dyc := d.op.scratch(g, w.Dtype())
-		convBackwardData(g, ws, dy.Float32s(), dx.Float32s(), col.Float32s(), dyc.Float32s())
+		convBackwardData(g, ws, dy.Float32s(), dx.Float32s(), col.Float32s(), dyc.Float32s(), d.op.paddedScratch(g, w.Dtype()).Float32s())
 	case []float64:
 		col, dyc := d.op.scratch(g, w.Dtype())
-		convBackwardData(g, ws, dy.Float64s(), dx.Float64s(), col.Float64s(), dyc.Float64s())
+		convBackwardData(g, ws, dy.Float64s(), dx.Float64s(), col.Float64s(), dyc.Float64s(), d.op.paddedScratch(g, w.Dtype()).Float64s())
 	default:
 		return nil, errors.Errorf("layers: %s: dtype %v is not supported", name, w.Dtype())
 	}
@@ -246,10 +252,10 @@ func (d convFilterGradOp) Do(vals ...G.Value) (G.Value, error) {
 	switch xs := x.Data().(type) {
 	case []float32:
 		col, dyr := d.op.scratch(g, x.Dtype())
-		convBackwardFilter(g, xs, dy.Float32s(), dw.Float32s(), col.Float32s(), dyr.Float32s(), d.prod.Get(nil, x.Dtype(), g.kk()*g.f).Float32s())
+		convBackwardFilter(g, xs, dy.Float32s(), dw.Float32s(), col.Float32s(), dyr.Float32s(), d.prod.Get(nil, x.Dtype(), g.kk()*g.f).Float32s(), d.op.paddedScratch(g, x.Dtype()).Float32s())
 	case []float64:
 		col, dyr := d.op.scratch(g, x.Dtype())
-		convBackwardFilter(g, xs, dy.Float64s(), dw.Float64s(), col.Float64s(), dyr.Float64s(), d.prod.Get(nil, x.Dtype(), g.kk()*g.f).Float64s())
+		convBackwardFilter(g, xs, dy.Float64s(), dw.Float64s(), col.Float64s(), dyr.Float64s(), d.prod.Get(nil, x.Dtype(), g.kk()*g.f).Float64s(), d.op.paddedScratch(g, x.Dtype()).Float64s())
 	default:
 		return nil, errors.Errorf("layers: %s: dtype %v is not supported", name, x.Dtype())
 	}
@@ -268,51 +274,58 @@ const colTarget = 1 << 20
 // chunk is the number of images unrolled side by side for one product.
 func (g convGeom) chunk() int { return min(max(colTarget/(g.kk()*g.p()), 1), g.n) }
 
-// validRun returns the output columns [lo, hi) whose input column
-// ox·stride − pad + j lies inside the image.
-func validRun(g convGeom, j int) (lo, hi int) {
-	if d := g.pad - j; d > 0 {
-		lo = (d + g.stride - 1) / g.stride
+// padImage copies image x (C×H×W) into dst (C×(H+2·pad)×(W+2·pad)) with
+// zero borders, so that im2col reads every kernel cell's run of inputs
+// with one copy and no bounds tests.
+func padImage[T float](g convGeom, x, dst []T) {
+	hp, wp := g.h+2*g.pad, g.w+2*g.pad
+	for c := 0; c < g.c; c++ {
+		plane := dst[c*hp*wp : (c+1)*hp*wp]
+		clear(plane[:g.pad*wp])
+		for y := 0; y < g.h; y++ {
+			row := plane[(y+g.pad)*wp : (y+g.pad+1)*wp]
+			for q := range row[:g.pad] {
+				row[q] = 0
+			}
+			copy(row[g.pad:g.pad+g.w], x[(c*g.h+y)*g.w:(c*g.h+y+1)*g.w])
+			for q := range row[g.pad+g.w:] {
+				row[g.pad+g.w+q] = 0
+			}
+		}
+		clear(plane[(g.h+g.pad)*wp:])
 	}
-	if t := g.w - 1 + g.pad - j; t >= 0 {
-		hi = t/g.stride + 1
-	}
-	lo = min(lo, g.ow)
-	return lo, min(max(hi, lo), g.ow)
 }
 
-// im2col unrolls one image x (C×H×W) into columns [off, off+OH·OW) of col,
-// a matrix of C·k·k rows of length ld: row (c, i, j) holds, for every
-// output position, the input pixel that kernel cell (i, j) of channel c
-// meets there (0 in the padding). Images side by side (off = image·OH·OW)
-// make one product for a chunk of the batch.
-func im2col[T float](g convGeom, x, col []T, ld, off int) {
+// im2col unrolls one zero-padded image xp (from padImage) into columns
+// [off, off+OH·OW) of col, a matrix of C·k·k rows of length ld: row
+// (c, i, j) holds, for every output position, the input pixel that kernel
+// cell (i, j) of channel c meets there. Images side by side
+// (off = image·OH·OW) make one product for a chunk of the batch.
+func im2col[T float](g convGeom, xp, col []T, ld, off int) {
+	hp, wp := g.h+2*g.pad, g.w+2*g.pad
 	p := g.p()
 	for c := 0; c < g.c; c++ {
-		plane := x[c*g.h*g.w : (c+1)*g.h*g.w]
+		plane := xp[c*hp*wp : (c+1)*hp*wp]
 		for i := 0; i < g.k; i++ {
 			for j := 0; j < g.k; j++ {
 				r := (c*g.k+i)*g.k + j
 				row := col[r*ld+off : r*ld+off+p]
-				lo, hi := validRun(g, j)
-				first := lo*g.stride - g.pad + j
 				for oy := 0; oy < g.oh; oy++ {
-					iy := oy*g.stride - g.pad + i
 					out := row[oy*g.ow : (oy+1)*g.ow]
-					if iy < 0 || iy >= g.h || lo == hi {
-						clear(out)
+					start := (oy*g.stride+i)*wp + j
+					if g.stride == 1 {
+						// A loop, not copy: the runs are a few dozen
+						// values, shorter than a call to memmove pays for.
+						src := plane[start : start+len(out)]
+						for q, v := range src {
+							out[q] = v
+						}
 						continue
 					}
-					src := plane[iy*g.w : (iy+1)*g.w]
-					clear(out[:lo])
-					if g.stride == 1 {
-						copy(out[lo:hi], src[first:first+hi-lo])
-					} else {
-						for ox, ix := lo, first; ox < hi; ox, ix = ox+1, ix+g.stride {
-							out[ox] = src[ix]
-						}
+					src := plane[start : start+(len(out)-1)*g.stride+1]
+					for q := range out {
+						out[q] = src[q*g.stride]
 					}
-					clear(out[hi:])
 				}
 			}
 		}
@@ -320,36 +333,30 @@ func im2col[T float](g convGeom, x, col []T, ld, off int) {
 }
 
 // col2im adds columns [off, off+OH·OW) of col (C·k·k rows of length ld)
-// back into the image dx (C×H×W): the adjoint of im2col.
-func col2im[T float](g convGeom, col, dx []T, ld, off int) {
+// into the zero-padded image gradient dxp (C×(H+2·pad)×(W+2·pad)): the
+// adjoint of im2col. cropImage then drops the border.
+func col2im[T float](g convGeom, col, dxp []T, ld, off int) {
+	hp, wp := g.h+2*g.pad, g.w+2*g.pad
 	p := g.p()
 	for c := 0; c < g.c; c++ {
-		plane := dx[c*g.h*g.w : (c+1)*g.h*g.w]
+		plane := dxp[c*hp*wp : (c+1)*hp*wp]
 		for i := 0; i < g.k; i++ {
 			for j := 0; j < g.k; j++ {
 				r := (c*g.k+i)*g.k + j
 				row := col[r*ld+off : r*ld+off+p]
-				lo, hi := validRun(g, j)
-				if lo == hi {
-					continue
-				}
-				first := lo*g.stride - g.pad + j
 				for oy := 0; oy < g.oh; oy++ {
-					iy := oy*g.stride - g.pad + i
-					if iy < 0 || iy >= g.h {
-						continue
-					}
-					dst := plane[iy*g.w : (iy+1)*g.w]
-					src := row[oy*g.ow+lo : oy*g.ow+hi]
+					src := row[oy*g.ow : (oy+1)*g.ow]
+					start := (oy*g.stride+i)*wp + j
 					if g.stride == 1 {
-						d := dst[first : first+len(src)]
-						for x, v := range src {
-							d[x] += v
+						d := plane[start : start+len(src)]
+						for q, v := range src {
+							d[q] += v
 						}
 						continue
 					}
-					for x, ix := 0, first; x < len(src); x, ix = x+1, ix+g.stride {
-						dst[ix] += src[x]
+					d := plane[start : start+(len(src)-1)*g.stride+1]
+					for q, v := range src {
+						d[q*g.stride] += v
 					}
 				}
 			}
@@ -357,15 +364,32 @@ func col2im[T float](g convGeom, col, dx []T, ld, off int) {
 	}
 }
 
-// unrollChunk writes im2col of images [n0, n0+nc) side by side into col.
-func unrollChunk[T float](g convGeom, x, col []T, n0, nc int) {
-	in, p := g.c*g.h*g.w, g.p()
+// cropImage copies the inside of a zero-padded image xp into x (C×H×W).
+func cropImage[T float](g convGeom, xp, x []T) {
+	hp, wp := g.h+2*g.pad, g.w+2*g.pad
+	for c := 0; c < g.c; c++ {
+		for y := 0; y < g.h; y++ {
+			src := xp[c*hp*wp+(y+g.pad)*wp+g.pad:]
+			copy(x[(c*g.h+y)*g.w:(c*g.h+y+1)*g.w], src[:g.w])
+		}
+	}
+}
+
+// unrollChunk writes im2col of images [n0, n0+nc) side by side into col,
+// padding each image into its own part of padded (nc padded images).
+func unrollChunk[T float](g convGeom, x, col, padded []T, n0, nc int) {
+	in, p, pin := g.c*g.h*g.w, g.p(), g.paddedLen()
 	parallelFor(nc, func(lo, hi int) {
 		for i := lo; i < hi; i++ {
-			im2col(g, x[(n0+i)*in:(n0+i+1)*in], col, nc*p, i*p)
+			xp := padded[i*pin : (i+1)*pin]
+			padImage(g, x[(n0+i)*in:(n0+i+1)*in], xp)
+			im2col(g, xp, col, nc*p, i*p)
 		}
 	})
 }
+
+// paddedLen is the length of one zero-padded image.
+func (g convGeom) paddedLen() int { return g.c * (g.h + 2*g.pad) * (g.w + 2*g.pad) }
 
 // gatherChunk lays the output gradient of images [n0, n0+nc), NCHW, out as
 // one F × nc·OH·OW matrix, image after image along each row: the layout of
@@ -382,11 +406,11 @@ func gatherChunk[T float](g convGeom, dy, dst []T, n0, nc int) {
 // convForward: y = W·col + b, chunk by chunk, where col is a chunk of
 // images unrolled side by side and the product (F × nc·OH·OW) is scattered
 // back to NCHW with the bias added.
-func convForward[T float](g convGeom, x, w, b, y, col, prod []T) {
+func convForward[T float](g convGeom, x, w, b, y, col, prod, padded []T) {
 	kk, p, nb := g.kk(), g.p(), g.chunk()
 	for n0 := 0; n0 < g.n; n0 += nb {
 		nc := min(nb, g.n-n0)
-		unrollChunk(g, x, col, n0, nc)
+		unrollChunk(g, x, col, padded, n0, nc)
 		gemm(false, false, g.f, nc*p, kk, 1, w, kk, col, nc*p, 0, prod, nc*p)
 		for i := 0; i < nc; i++ {
 			for f := 0; f < g.f; f++ {
@@ -399,17 +423,20 @@ func convForward[T float](g convGeom, x, w, b, y, col, prod []T) {
 	}
 }
 
-// convBackwardData: dx = col2im(Wᵀ·dy), chunk by chunk.
-func convBackwardData[T float](g convGeom, w, dy, dx, col, dyc []T) {
-	kk, p, nb, in := g.kk(), g.p(), g.chunk(), g.c*g.h*g.w
-	clear(dx)
+// convBackwardData: dx = col2im(Wᵀ·dy), chunk by chunk, each image
+// folded back into its own zero-padded part of padded and then cropped.
+func convBackwardData[T float](g convGeom, w, dy, dx, col, dyc, padded []T) {
+	kk, p, nb, in, pin := g.kk(), g.p(), g.chunk(), g.c*g.h*g.w, g.paddedLen()
 	for n0 := 0; n0 < g.n; n0 += nb {
 		nc := min(nb, g.n-n0)
 		gatherChunk(g, dy, dyc, n0, nc)
 		gemm(true, false, kk, nc*p, g.f, 1, w, kk, dyc, nc*p, 0, col, nc*p)
 		parallelFor(nc, func(lo, hi int) {
 			for i := lo; i < hi; i++ {
-				col2im(g, col, dx[(n0+i)*in:(n0+i+1)*in], nc*p, i*p)
+				dxp := padded[i*pin : (i+1)*pin]
+				clear(dxp)
+				col2im(g, col, dxp, nc*p, i*p)
+				cropImage(g, dxp, dx[(n0+i)*in:(n0+i+1)*in])
 			}
 		})
 	}
@@ -421,11 +448,11 @@ func convBackwardData[T float](g convGeom, w, dy, dx, col, dyc []T) {
 // packed by the BLAS, where dy·colᵀ had it pack all of col through its
 // transposed path (the largest cost of the step next to the kernel). The
 // chunks are added in order.
-func convBackwardFilter[T float](g convGeom, x, dy, dw, col, dyr, prod []T) {
+func convBackwardFilter[T float](g convGeom, x, dy, dw, col, dyr, prod, padded []T) {
 	kk, p, nb := g.kk(), g.p(), g.chunk()
 	for n0 := 0; n0 < g.n; n0 += nb {
 		nc := min(nb, g.n-n0)
-		unrollChunk(g, x, col, n0, nc)
+		unrollChunk(g, x, col, padded, n0, nc)
 		for i := 0; i < nc; i++ {
 			img := dy[(n0+i)*g.f*p : (n0+i+1)*g.f*p]
 			rows := dyr[i*p*g.f : (i+1)*p*g.f]
