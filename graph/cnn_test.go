@@ -90,11 +90,12 @@ func TestCNNTrainStepAllocatesLittle(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	// The first steps grow the BLAS workers' packing buffers.
-	for i := 0; i < 5; i++ {
+	// The first steps grow the buffers of the BLAS workers, which join
+	// the products when fastblas's chooser first tries splitting them.
+	for i := 0; i < 10; i++ {
 		step()
 	}
-	const steps = 5
+	const steps = 10
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
 	for i := 0; i < steps; i++ {

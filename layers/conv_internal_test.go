@@ -88,8 +88,8 @@ func TestConvBackwardChunksMatchImages(t *testing.T) {
 			}
 			dx, dw := make([]float64, len(x)), make([]float64, len(w))
 			col, dyc, prod, padded := scratch(g.chunk())
-			convBackwardData(g, w, dy, dx, col, dyc, padded)
-			convBackwardFilter(g, x, dy, dw, col, dyc, prod, padded)
+			convBackwardData(nil, g, w, dy, dx, col, dyc, padded)
+			convBackwardFilter(nil, g, x, dy, dw, col, dyc, prod, padded)
 
 			one := g
 			one.n = 1
@@ -97,8 +97,8 @@ func TestConvBackwardChunksMatchImages(t *testing.T) {
 			for n := 0; n < g.n; n++ {
 				col, dyc, prod, padded := scratch(1)
 				dxn, dwn := make([]float64, in), make([]float64, len(w))
-				convBackwardData(one, w, dy[n*g.f*p:(n+1)*g.f*p], dxn, col, dyc, padded)
-				convBackwardFilter(one, x[n*in:(n+1)*in], dy[n*g.f*p:(n+1)*g.f*p], dwn, col, dyc, prod, padded)
+				convBackwardData(nil, one, w, dy[n*g.f*p:(n+1)*g.f*p], dxn, col, dyc, padded)
+				convBackwardFilter(nil, one, x[n*in:(n+1)*in], dy[n*g.f*p:(n+1)*g.f*p], dwn, col, dyc, prod, padded)
 				for i, v := range dxn {
 					if dx[n*in+i] != v {
 						t.Fatalf("image %d: dx[%d] = %v in chunks, %v alone", n, i, dx[n*in+i], v)

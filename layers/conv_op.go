@@ -27,6 +27,8 @@ type convOp struct {
 	// product with the weights) and padded (the chunk's images with their
 	// zero borders) are scratch.
 	out, col, prod, padded *opkit.Output
+	// jobs runs the passes between the products on the worker pool.
+	jobs *convJobs
 }
 
 // convGeom is the geometry of one convolution run.
@@ -110,10 +112,10 @@ func (op convOp) Do(vals ...G.Value) (G.Value, error) {
 	switch xs := x.Data().(type) {
 	case []float32:
 		col, prod := op.scratch(g, x.Dtype())
-		convForward(g, xs, w.Float32s(), b.Float32s(), y.Float32s(), col.Float32s(), prod.Float32s(), op.paddedScratch(g, x.Dtype()).Float32s())
+		convForward(op.jobs, g, xs, w.Float32s(), b.Float32s(), y.Float32s(), col.Float32s(), prod.Float32s(), op.paddedScratch(g, x.Dtype()).Float32s())
 	case []float64:
 		col, prod := op.scratch(g, x.Dtype())
-		convForward(g, xs, w.Float64s(), b.Float64s(), y.Float64s(), col.Float64s(), prod.Float64s(), op.paddedScratch(g, x.Dtype()).Float64s())
+		convForward(op.jobs, g, xs, w.Float64s(), b.Float64s(), y.Float64s(), col.Float64s(), prod.Float64s(), op.paddedScratch(g, x.Dtype()).Float64s())
 	default:
 		return nil, errors.Errorf("layers: %s: dtype %v is not supported", name, x.Dtype())
 	}
@@ -139,13 +141,13 @@ func (op convOp) SymDiff(in G.Nodes, _, grad *G.Node) (G.Nodes, error) {
 		return nil, errors.Errorf("layers: %v has %d inputs, want 3", op, len(in))
 	}
 	dataOp := op
-	dataOp.col, dataOp.prod, dataOp.padded = opkit.NewOutput(), opkit.NewOutput(), opkit.NewOutput()
+	dataOp.col, dataOp.prod, dataOp.padded, dataOp.jobs = opkit.NewOutput(), opkit.NewOutput(), opkit.NewOutput(), &convJobs{}
 	dx, err := G.ApplyOp(convDataGradOp{op: dataOp, x: in[0].Shape().Clone(), out: opkit.NewOutput()}, in[1], grad)
 	if err != nil {
 		return nil, err
 	}
 	filterOp := op
-	filterOp.col, filterOp.prod, filterOp.padded = opkit.NewOutput(), opkit.NewOutput(), opkit.NewOutput()
+	filterOp.col, filterOp.prod, filterOp.padded, filterOp.jobs = opkit.NewOutput(), opkit.NewOutput(), opkit.NewOutput(), &convJobs{}
 	dw, err := G.ApplyOp(convFilterGradOp{op: filterOp, w: in[1].Shape().Clone(), out: opkit.NewOutput(), prod: opkit.NewOutput()}, in[0], grad)
 	if err != nil {
 		return nil, err
@@ -200,10 +202,10 @@ func (d convDataGradOp) Do(vals ...G.Value) (G.Value, error) {
 	switch ws := w.Data().(type) {
 	case []float32:
 		col, dyc := d.op.scratch(g, w.Dtype())
-		convBackwardData(g, ws, dy.Float32s(), dx.Float32s(), col.Float32s(), dyc.Float32s(), d.op.paddedScratch(g, w.Dtype()).Float32s())
+		convBackwardData(d.op.jobs, g, ws, dy.Float32s(), dx.Float32s(), col.Float32s(), dyc.Float32s(), d.op.paddedScratch(g, w.Dtype()).Float32s())
 	case []float64:
 		col, dyc := d.op.scratch(g, w.Dtype())
-		convBackwardData(g, ws, dy.Float64s(), dx.Float64s(), col.Float64s(), dyc.Float64s(), d.op.paddedScratch(g, w.Dtype()).Float64s())
+		convBackwardData(d.op.jobs, g, ws, dy.Float64s(), dx.Float64s(), col.Float64s(), dyc.Float64s(), d.op.paddedScratch(g, w.Dtype()).Float64s())
 	default:
 		return nil, errors.Errorf("layers: %s: dtype %v is not supported", name, w.Dtype())
 	}
@@ -252,10 +254,10 @@ func (d convFilterGradOp) Do(vals ...G.Value) (G.Value, error) {
 	switch xs := x.Data().(type) {
 	case []float32:
 		col, dyr := d.op.scratch(g, x.Dtype())
-		convBackwardFilter(g, xs, dy.Float32s(), dw.Float32s(), col.Float32s(), dyr.Float32s(), d.prod.Get(nil, x.Dtype(), g.kk()*g.f).Float32s(), d.op.paddedScratch(g, x.Dtype()).Float32s())
+		convBackwardFilter(d.op.jobs, g, xs, dy.Float32s(), dw.Float32s(), col.Float32s(), dyr.Float32s(), d.prod.Get(nil, x.Dtype(), g.kk()*g.f).Float32s(), d.op.paddedScratch(g, x.Dtype()).Float32s())
 	case []float64:
 		col, dyr := d.op.scratch(g, x.Dtype())
-		convBackwardFilter(g, xs, dy.Float64s(), dw.Float64s(), col.Float64s(), dyr.Float64s(), d.prod.Get(nil, x.Dtype(), g.kk()*g.f).Float64s(), d.op.paddedScratch(g, x.Dtype()).Float64s())
+		convBackwardFilter(d.op.jobs, g, xs, dy.Float64s(), dw.Float64s(), col.Float64s(), dyr.Float64s(), d.prod.Get(nil, x.Dtype(), g.kk()*g.f).Float64s(), d.op.paddedScratch(g, x.Dtype()).Float64s())
 	default:
 		return nil, errors.Errorf("layers: %s: dtype %v is not supported", name, x.Dtype())
 	}
@@ -263,13 +265,13 @@ func (d convFilterGradOp) Do(vals ...G.Value) (G.Value, error) {
 }
 
 // colTarget bounds, in elements, the unrolled images one product covers
-// (4 MB in float32, within the L3 cache): the whole batch of the MNIST
-// CNN's second convolution unrolled is 5M values (20 MB), which would
-// leave the caches between im2col writing it and the product reading it.
-// Smaller chunks measured no faster and cost one scheduling of the worker
-// pool, and its small allocation, per pass. The chunk depends only on the
+// (1 MB in float32, a core's L2 cache): the whole batch of the MNIST CNN's
+// second convolution unrolled is 5M values (20 MB), and on one thread its
+// forward and backward passes took 39–42 ms of CPU per batch with chunks
+// of 4 MB or more against 25–27 ms with chunks of 0.5–1 MB (the unrolled
+// values then stay in cache from im2col to the product). The chunk depends only on the
 // geometry, never on the thread count, so the order of every sum is fixed.
-const colTarget = 1 << 20
+const colTarget = 1 << 18
 
 // chunk is the number of images unrolled side by side for one product.
 func (g convGeom) chunk() int { return min(max(colTarget/(g.kk()*g.p()), 1), g.n) }
@@ -375,19 +377,6 @@ func cropImage[T float](g convGeom, xp, x []T) {
 	}
 }
 
-// unrollChunk writes im2col of images [n0, n0+nc) side by side into col,
-// padding each image into its own part of padded (nc padded images).
-func unrollChunk[T float](g convGeom, x, col, padded []T, n0, nc int) {
-	in, p, pin := g.c*g.h*g.w, g.p(), g.paddedLen()
-	parallelFor(nc, func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			xp := padded[i*pin : (i+1)*pin]
-			padImage(g, x[(n0+i)*in:(n0+i+1)*in], xp)
-			im2col(g, xp, col, nc*p, i*p)
-		}
-	})
-}
-
 // paddedLen is the length of one zero-padded image.
 func (g convGeom) paddedLen() int { return g.c * (g.h + 2*g.pad) * (g.w + 2*g.pad) }
 
@@ -406,11 +395,11 @@ func gatherChunk[T float](g convGeom, dy, dst []T, n0, nc int) {
 // convForward: y = W·col + b, chunk by chunk, where col is a chunk of
 // images unrolled side by side and the product (F × nc·OH·OW) is scattered
 // back to NCHW with the bias added.
-func convForward[T float](g convGeom, x, w, b, y, col, prod, padded []T) {
+func convForward[T float](jobs *convJobs, g convGeom, x, w, b, y, col, prod, padded []T) {
 	kk, p, nb := g.kk(), g.p(), g.chunk()
 	for n0 := 0; n0 < g.n; n0 += nb {
 		nc := min(nb, g.n-n0)
-		unrollChunk(g, x, col, padded, n0, nc)
+		runConvPass(jobs, passUnroll, g, n0, nc, x, col, padded, nil)
 		gemm(false, false, g.f, nc*p, kk, 1, w, kk, col, nc*p, 0, prod, nc*p)
 		for i := 0; i < nc; i++ {
 			for f := 0; f < g.f; f++ {
@@ -425,20 +414,13 @@ func convForward[T float](g convGeom, x, w, b, y, col, prod, padded []T) {
 
 // convBackwardData: dx = col2im(Wᵀ·dy), chunk by chunk, each image
 // folded back into its own zero-padded part of padded and then cropped.
-func convBackwardData[T float](g convGeom, w, dy, dx, col, dyc, padded []T) {
-	kk, p, nb, in, pin := g.kk(), g.p(), g.chunk(), g.c*g.h*g.w, g.paddedLen()
+func convBackwardData[T float](jobs *convJobs, g convGeom, w, dy, dx, col, dyc, padded []T) {
+	kk, p, nb := g.kk(), g.p(), g.chunk()
 	for n0 := 0; n0 < g.n; n0 += nb {
 		nc := min(nb, g.n-n0)
 		gatherChunk(g, dy, dyc, n0, nc)
 		gemm(true, false, kk, nc*p, g.f, 1, w, kk, dyc, nc*p, 0, col, nc*p)
-		parallelFor(nc, func(lo, hi int) {
-			for i := lo; i < hi; i++ {
-				dxp := padded[i*pin : (i+1)*pin]
-				clear(dxp)
-				col2im(g, col, dxp, nc*p, i*p)
-				cropImage(g, dxp, dx[(n0+i)*in:(n0+i+1)*in])
-			}
-		})
+		runConvPass(jobs, passFold, g, n0, nc, nil, col, padded, dx)
 	}
 }
 
@@ -448,11 +430,11 @@ func convBackwardData[T float](g convGeom, w, dy, dx, col, dyc, padded []T) {
 // packed by the BLAS, where dy·colᵀ had it pack all of col through its
 // transposed path (the largest cost of the step next to the kernel). The
 // chunks are added in order.
-func convBackwardFilter[T float](g convGeom, x, dy, dw, col, dyr, prod, padded []T) {
+func convBackwardFilter[T float](jobs *convJobs, g convGeom, x, dy, dw, col, dyr, prod, padded []T) {
 	kk, p, nb := g.kk(), g.p(), g.chunk()
 	for n0 := 0; n0 < g.n; n0 += nb {
 		nc := min(nb, g.n-n0)
-		unrollChunk(g, x, col, padded, n0, nc)
+		runConvPass(jobs, passUnroll, g, n0, nc, x, col, padded, nil)
 		for i := 0; i < nc; i++ {
 			img := dy[(n0+i)*g.f*p : (n0+i+1)*g.f*p]
 			rows := dyr[i*p*g.f : (i+1)*p*g.f]
