@@ -316,12 +316,7 @@ func im2col[T float](g convGeom, xp, col []T, ld, off int) {
 					out := row[oy*g.ow : (oy+1)*g.ow]
 					start := (oy*g.stride+i)*wp + j
 					if g.stride == 1 {
-						// A loop, not copy: the runs are a few dozen
-						// values, shorter than a call to memmove pays for.
-						src := plane[start : start+len(out)]
-						for q, v := range src {
-							out[q] = v
-						}
+						copy(out, plane[start:start+len(out)])
 						continue
 					}
 					src := plane[start : start+(len(out)-1)*g.stride+1]
