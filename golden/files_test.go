@@ -47,3 +47,9 @@ func checkFiles(t *testing.T, pattern string, minFiles int, variants ...string) 
 // TestMLPFiles trains every mlp-*.json model end to end through graph/ with
 // solvers.Adam: every loss and the final weights within 1e-8 (float64).
 func TestMLPFiles(t *testing.T) { checkFiles(t, "mlp-*.json", 3, "float64") }
+
+// TestCNNFiles trains every cnn-*.json network (convolutions of several
+// kernels, strides and paddings, pooling, activations, Adam and AdamW
+// options) end to end through graph/: every loss and the final weights
+// within 1e-8 (float64).
+func TestCNNFiles(t *testing.T) { checkFiles(t, "cnn-*.json", 5, "float64") }

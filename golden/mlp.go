@@ -72,19 +72,24 @@ func checkMLP(f *File) ([]Result, error) {
 	if err != nil {
 		return nil, errors.Wrap(err, f.Path)
 	}
-	opts, err := adamOptions(g.Optimizer, g.Options)
-	if err != nil {
-		return nil, errors.Wrap(err, f.Path)
-	}
 	if len(g.X) == 0 || len(g.X) != len(g.Labels) {
 		return nil, errors.Errorf("%s: %d rows of x for %d labels", f.Path, len(g.X), len(g.Labels))
 	}
-	w1, err := flatten(g.InitRaw["w1"])
-	if err != nil {
-		return nil, err
+	names := []string{"w1", "b1", "w2", "b2"}
+	var init, final [][]float64
+	for _, name := range names {
+		i, err := flatten(g.InitRaw[name])
+		if err != nil {
+			return nil, errors.Wrapf(err, "%s: init %s", f.Path, name)
+		}
+		w, err := flatten(g.Final[name])
+		if err != nil {
+			return nil, errors.Wrapf(err, "%s: final %s", f.Path, name)
+		}
+		init, final = append(init, i), append(final, w)
 	}
 	inputs, rows := len(g.X[0]), len(g.X)
-	hidden := len(w1) / inputs
+	hidden := len(init[0]) / inputs
 	model, err := graph.New(
 		layers.Sequential(layers.Dense(hidden), act, layers.Dense(g.Classes)),
 		graph.WithInputShape(inputs), graph.WithDtype(tensor.Float64), graph.WithTrainBatchSize(rows),
@@ -93,44 +98,47 @@ func checkMLP(f *File) ([]Result, error) {
 		return nil, errors.Wrap(err, f.Path)
 	}
 	defer model.Close()
-	names := []string{"w1", "b1", "w2", "b2"}
-	params := model.Params()
-	if len(params) != len(names) {
-		return nil, errors.Errorf("%s: model has %d parameters, the file %d", f.Path, len(params), len(names))
-	}
-	for i, p := range params {
-		init, err := flatten(g.InitRaw[names[i]])
-		if err != nil {
-			return nil, errors.Wrapf(err, "%s: init %s", f.Path, names[i])
-		}
-		dst := p.Value.Data().([]float64)
-		if len(init) != len(dst) {
-			return nil, errors.Errorf("%s: init %s has %d values, parameter %s %d", f.Path, names[i], len(init), p.Name, len(dst))
-		}
-		copy(dst, init)
-	}
-	solver, err := solvers.NewAdam(opts...)
-	if err != nil {
-		return nil, errors.Wrap(err, f.Path)
-	}
 	batch := &datasets.Batch{Labels: g.Labels, Size: rows}
 	for _, row := range g.X {
 		batch.X64 = append(batch.X64, row...)
 	}
+	return trainAgainst(f.Path, model, g.Optimizer, g.Options, batch, init, g.Losses, final)
+}
+
+// trainAgainst loads init into the model's parameters (in creation order),
+// trains it full-batch with solvers.Adam configured like the file's
+// PyTorch optimizer, one step per recorded loss, and returns the worst
+// relative error over the losses before each step and the final weights.
+func trainAgainst(path string, model *graph.Model, optimizer string, options map[string]any, batch *datasets.Batch, init [][]float64, losses []float64, final [][]float64) ([]Result, error) {
+	opts, err := adamOptions(optimizer, options)
+	if err != nil {
+		return nil, errors.Wrap(err, path)
+	}
+	params := model.Params()
+	if len(params) != len(init) {
+		return nil, errors.Errorf("%s: the model has %d parameters, the file %d", path, len(params), len(init))
+	}
+	for i, p := range params {
+		dst := p.Value.Data().([]float64)
+		if len(init[i]) != len(dst) {
+			return nil, errors.Errorf("%s: init tensor %d has %d values, parameter %s of shape %v %d", path, i, len(init[i]), p.Name, p.Value.Shape(), len(dst))
+		}
+		copy(dst, init[i])
+	}
+	solver, err := solvers.NewAdam(opts...)
+	if err != nil {
+		return nil, errors.Wrap(err, path)
+	}
 	worst := 0.0
-	for t, want := range g.Losses {
+	for t, want := range losses {
 		res, err := model.TrainStep(solver, batch)
 		if err != nil {
-			return nil, errors.Wrapf(err, "%s: step %d", f.Path, t)
+			return nil, errors.Wrapf(err, "%s: step %d", path, t)
 		}
 		worst = max(worst, RelErr(res.Loss, want))
 	}
 	for i, p := range params {
-		want, err := flatten(g.Final[names[i]])
-		if err != nil {
-			return nil, errors.Wrapf(err, "%s: final %s", f.Path, names[i])
-		}
-		worst = max(worst, MaxRelErr(p.Value.Data().([]float64), want))
+		worst = max(worst, MaxRelErr(p.Value.Data().([]float64), final[i]))
 	}
 	return []Result{{Variant: "float64", MaxRelErr: worst, Tolerance: 1e-8}}, nil
 }

@@ -125,7 +125,7 @@ func (c *conv2D) Forward(s *Scope, x *G.Node) (*G.Node, error) {
 			return nil, err
 		}
 		return guard(c.String(), func() (*G.Node, error) {
-			return G.ApplyOp(convOp{kernel: k, stride: c.stride, padding: c.padding, out: opkit.NewOutput(), col: opkit.NewOutput()}, x, w, b)
+			return G.ApplyOp(convOp{kernel: k, stride: c.stride, padding: c.padding, out: opkit.NewOutput(), col: opkit.NewOutput(), prod: opkit.NewOutput(), padded: opkit.NewOutput(), jobs: &convJobs{}}, x, w, b)
 		})
 	})
 }
@@ -163,7 +163,7 @@ func (m *maxPool2D) Forward(s *Scope, x *G.Node) (*G.Node, error) {
 	if 2*m.padding > m.kernel {
 		return nil, errors.Errorf("layers: MaxPool2D padding = %d must be ≤ kernel/2 = %d", m.padding, m.kernel/2)
 	}
-	op := poolOp{kernel: m.kernel, stride: m.stride, padding: m.padding, out: opkit.NewOutput()}
+	op := poolOp{kernel: m.kernel, stride: m.stride, padding: m.padding, out: opkit.NewOutput(), winners: &poolWinners{}}
 	return guard(m.String(), func() (*G.Node, error) { return G.ApplyOp(op, x) })
 }
 

@@ -22,6 +22,7 @@ func TestConvOpMatchesGorgonia(t *testing.T) {
 		{"3x3 stride 2 pad 1", 1, 2, 8, 7, 2, 3, 2, 1},
 		{"padding wider than the image", 2, 1, 1, 2, 2, 5, 1, 2},
 		{"MNIST conv2 shape", 2, 16, 14, 14, 32, 5, 1, 2},
+		{"batch in two chunks", 5, 16, 28, 28, 4, 5, 1, 2},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -49,6 +50,67 @@ func TestConvOpMatchesGorgonia(t *testing.T) {
 			for i, v := range want.Float64s() {
 				if d := math.Abs(got.Float64s()[i] - v); d > 1e-12*(1+math.Abs(v)) {
 					t.Fatalf("element %d: %v, want %v", i, got.Float64s()[i], v)
+				}
+			}
+		})
+	}
+}
+
+// TestConvBackwardChunksMatchImages: the backward products over a batch
+// that is unrolled in several chunks equal the same products image by
+// image: dx exactly (each image's gradient is its own), dW to rounding
+// (the images are summed in another grouping).
+func TestConvBackwardChunksMatchImages(t *testing.T) {
+	tests := []struct {
+		name                    string
+		n, c, h, w, f, k, s, pd int
+	}{
+		{"stride 1 pad 2", 7, 16, 28, 28, 3, 5, 1, 2},
+		{"stride 2", 9, 40, 40, 40, 2, 3, 2, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			op := convOp{kernel: tt.k, stride: tt.s, padding: tt.pd}
+			g, err := op.geom(tensor.Shape{tt.n, tt.c, tt.h, tt.w}, tensor.Shape{tt.f, tt.c, tt.k, tt.k})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if g.chunk() >= g.n {
+				t.Fatalf("chunk %d covers the batch of %d: the test needs several chunks", g.chunk(), g.n)
+			}
+			rng := rand.New(rand.NewPCG(5, 6))
+			x := randDense(rng, tensor.Float64, tt.n, tt.c, tt.h, tt.w).Float64s()
+			w := randDense(rng, tensor.Float64, tt.f, tt.c, tt.k, tt.k).Float64s()
+			dy := randDense(rng, tensor.Float64, tt.n, tt.f, g.oh, g.ow).Float64s()
+			kk, p, in := g.kk(), g.p(), g.c*g.h*g.w
+			scratch := func(images int) (col, a, b, padded []float64) {
+				return make([]float64, kk*images*p), make([]float64, g.f*images*p), make([]float64, kk*g.f), make([]float64, images*g.paddedLen())
+			}
+			dx, dw := make([]float64, len(x)), make([]float64, len(w))
+			col, dyc, prod, padded := scratch(g.chunk())
+			convBackwardData(nil, g, w, dy, dx, col, dyc, padded)
+			convBackwardFilter(nil, g, x, dy, dw, col, dyc, prod, padded)
+
+			one := g
+			one.n = 1
+			wantDW := make([]float64, len(w))
+			for n := 0; n < g.n; n++ {
+				col, dyc, prod, padded := scratch(1)
+				dxn, dwn := make([]float64, in), make([]float64, len(w))
+				convBackwardData(nil, one, w, dy[n*g.f*p:(n+1)*g.f*p], dxn, col, dyc, padded)
+				convBackwardFilter(nil, one, x[n*in:(n+1)*in], dy[n*g.f*p:(n+1)*g.f*p], dwn, col, dyc, prod, padded)
+				for i, v := range dxn {
+					if dx[n*in+i] != v {
+						t.Fatalf("image %d: dx[%d] = %v in chunks, %v alone", n, i, dx[n*in+i], v)
+					}
+				}
+				for i, v := range dwn {
+					wantDW[i] += v
+				}
+			}
+			for i, v := range wantDW {
+				if d := math.Abs(dw[i] - v); d > 1e-12*(1+math.Abs(v)) {
+					t.Fatalf("dW[%d] = %v in chunks, %v summed image by image", i, dw[i], v)
 				}
 			}
 		})

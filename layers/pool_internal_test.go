@@ -26,3 +26,45 @@ func TestWinner2x2MatchesGeneral(t *testing.T) {
 		}
 	}
 }
+
+// TestPoolBackwardRecordedWinners: the backward pass that scatters to the
+// winners the forward pass recorded equals the one that searches the
+// windows again, ties, NaNs and overlapping windows included.
+func TestPoolBackwardRecordedWinners(t *testing.T) {
+	tests := []struct {
+		name                        string
+		planes, h, w, k, stride, pd int
+	}{
+		{"2x2", 3, 6, 8, 2, 2, 0},
+		{"3x3 stride 2 pad 1", 2, 7, 6, 3, 2, 1},
+		{"3x3 stride 1 overlapping", 2, 5, 5, 3, 1, 1},
+	}
+	rng := rand.New(rand.NewPCG(7, 8))
+	values := []float64{0, 1, -1, 2, math.Inf(-1), math.NaN()}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			g := poolGeom{planes: tt.planes, h: tt.h, w: tt.w, kernel: tt.k, stride: tt.stride, pad: tt.pd}
+			g.oh, g.ow = outSize(g.h, g.kernel, g.stride, g.pad), outSize(g.w, g.kernel, g.stride, g.pad)
+			x := make([]float64, g.planes*g.h*g.w)
+			grad := make([]float64, g.planes*g.oh*g.ow)
+			for trial := 0; trial < 200; trial++ {
+				for i := range x {
+					x[i] = values[rng.IntN(len(values))]
+				}
+				for i := range grad {
+					grad[i] = rng.Float64()
+				}
+				win := make([]int32, len(grad))
+				poolForward(g, x, make([]float64, len(grad)), win)
+				recorded, searched := make([]float64, len(x)), make([]float64, len(x))
+				poolBackward(g, x, grad, recorded, win)
+				poolBackward(g, x, grad, searched, nil)
+				for i := range searched {
+					if math.Float64bits(recorded[i]) != math.Float64bits(searched[i]) {
+						t.Fatalf("dx[%d] = %v from the recorded winners, %v searched", i, recorded[i], searched[i])
+					}
+				}
+			}
+		})
+	}
+}

