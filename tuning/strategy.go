@@ -11,7 +11,7 @@ import (
 )
 
 // Strategy decides which trials Run executes: Grid, Random, TPE, Halving,
-// Hyperband or ASHA. The set is closed because the strategies work hand in
+// Hyperband, ASHA or BOHB. The set is closed because the strategies work hand in
 // hand with the runner (they see results in a fixed order to stay
 // reproducible; see Run).
 type Strategy interface {
