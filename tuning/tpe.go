@@ -475,30 +475,25 @@ func (m *numeric) sampleComponent(r *rand.Rand, k int) float64 {
 
 func (m *numeric) logPDF(x float64) float64 {
 	terms := make([]float64, len(m.mus))
-	for k, mu := range m.mus {
-		sigma := m.sigmas[k]
-		var p float64
-		if m.step > 0 {
-			p = normalCDF((x+m.step/2-mu)/sigma) - normalCDF((x-m.step/2-mu)/sigma)
-		} else {
-			z := (x - mu) / sigma
-			p = math.Exp(-z*z/2) / (sigma * math.Sqrt(2*math.Pi))
-		}
-		terms[k] = math.Log(m.weights[k]) + math.Log(math.Max(p, 1e-300)) - math.Log(math.Max(m.norms[k], 1e-300))
+	for k := range m.mus {
+		terms[k] = math.Log(m.weights[k]) + math.Log(math.Max(m.componentPDF(k, x), 1e-300)) - math.Log(math.Max(m.norms[k], 1e-300))
 	}
 	return logSumExp(terms)
 }
 
 func (m *numeric) componentLogPDF(k int, x float64) float64 {
+	return math.Log(math.Max(m.componentPDF(k, x), 1e-300)) - math.Log(math.Max(m.norms[k], 1e-300))
+}
+
+// componentPDF is component k's density at x before truncation: the
+// probability of [x−½, x+½] for integers.
+func (m *numeric) componentPDF(k int, x float64) float64 {
 	mu, sigma := m.mus[k], m.sigmas[k]
-	var p float64
 	if m.step > 0 {
-		p = normalCDF((x+m.step/2-mu)/sigma) - normalCDF((x-m.step/2-mu)/sigma)
-	} else {
-		z := (x - mu) / sigma
-		p = math.Exp(-z*z/2) / (sigma * math.Sqrt(2*math.Pi))
+		return normalCDF((x+m.step/2-mu)/sigma) - normalCDF((x-m.step/2-mu)/sigma)
 	}
-	return math.Log(math.Max(p, 1e-300)) - math.Log(math.Max(m.norms[k], 1e-300))
+	z := (x - mu) / sigma
+	return math.Exp(-z*z/2) / (sigma * math.Sqrt(2*math.Pi))
 }
 
 func (m *numeric) value(x any) any { return m.toValue(x.(float64)) }
