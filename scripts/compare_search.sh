@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Measures search strategies against each other on an MNIST subset with the
-# same budget in epochs: random search, TPE, Hyperband and TPE with median
-# stopping, several search seeds each, every search spending BUDGET epochs
+# same budget in epochs: random search, TPE, Hyperband, TPE with median
+# stopping, multivariate TPE and BOHB, several search seeds each, every search spending BUDGET epochs
 # of 1-3-epoch trials. Writes docs/images/search-comparison.png and the
 # table of docs/tuning.md's comparison section (scripts/comparesearch).
 #
@@ -10,7 +10,9 @@
 # default 22: the budget is 3·TRIALS epochs), RUNS (run directories), DOC
 # and PNG (outputs; DOC=- prints the table only).
 # One search at a time, one thread each, so that it shares a machine
-# politely; about eight minutes on a 2-core machine.
+# politely; about twelve minutes on a 2-core machine. A search whose
+# directory is complete is resumed, so nothing of it runs again: empty RUNS to
+# measure from scratch.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${RUNS:-runs/compare-search}
@@ -33,6 +35,8 @@ searches=(
   "tpe|-strategy tpe -trials $TRIALS -tpe-startup 8"
   "hyperband|-strategy hyperband -min-epochs 1 -eta 3 -rounds $ROUNDS"
   "tpe-median|-strategy tpe -trials $((TRIALS * 2)) -tpe-startup 8 -pruner median -pruner-warmup 0 -pruner-min-trials 3"
+  "tpe-multivariate|-strategy tpe -trials $TRIALS -tpe-startup 8 -tpe-multivariate"
+  "bohb|-strategy bohb -min-epochs 1 -eta 3 -rounds $ROUNDS"
 )
 dirs=()
 start=$(date +%s)

@@ -14,8 +14,9 @@
 // Optuna's default sampler), Halving (synchronous successive halving: many
 // configurations for a few epochs, the best third, say, for three times
 // longer, and so on), Hyperband (several halving brackets with different
-// starting budgets) or ASHA (asynchronous successive halving, no idle
-// worker at rung boundaries). A Pruner (MedianStopping,
+// starting budgets), ASHA (asynchronous successive halving, no idle
+// worker at rung boundaries) or BOHB (Hyperband's brackets with
+// configurations proposed by a TPE model). A Pruner (MedianStopping,
 // SuccessiveHalvingPruner), passed with WithPruner, stops weak trials of
 // Grid, Random or TPE early from the epoch metrics they report.
 //

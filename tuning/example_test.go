@@ -191,3 +191,27 @@ func ExampleHyperbandBrackets() {
 	// [{6 9} {2 27}]
 	// [{4 27}]
 }
+
+func ExampleBOHB() {
+	space, err := tuning.ParseSpace("lr=log:1e-5:1e-1,beta1=uniform:0.8:0.99")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	// The objective trains t.Epochs epochs in all; a promoted trial would
+	// resume from its checkpoint in t.Dir.
+	objective := func(_ context.Context, t tuning.Trial, _ tuning.Reporter) (map[string]float64, error) {
+		d := math.Log10(t.Params.Float("lr")) + 3
+		return map[string]float64{"val_loss": d*d + math.Abs(t.Params.Float("beta1")-0.9) + 1/float64(t.Epochs)}, nil
+	}
+	board, err := tuning.Run(context.Background(), space, tuning.BOHB(1, 1, 9, 3, tuning.BOHBRounds(2)), objective,
+		tuning.WithConcurrentTrials(2))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	best, _ := board.Best()
+	fmt.Printf("%d runs; best trained %d epochs, lr %.1e\n", len(board.Results), best.Trial.Epochs, best.Trial.Params.Float("lr"))
+	// Output:
+	// 44 runs; best trained 9 epochs, lr 8.6e-04
+}

@@ -91,6 +91,16 @@ func (h hyperband) String() string {
 }
 
 func (h hyperband) start(s *Space, c *config) (scheduler, error) {
+	table, err := h.table(c)
+	if err != nil {
+		return nil, err
+	}
+	return h.brackets(table, sampleTrials(s, tableTrials(table), h.seed), c, nil), nil
+}
+
+// table is the bracket table repeated rounds times, checked against
+// WithMaxTrials.
+func (h hyperband) table(c *config) ([][]Rung, error) {
 	once, err := HyperbandBrackets(h.minEpochs, h.maxEpochs, h.eta)
 	if err != nil {
 		return nil, err
@@ -102,28 +112,42 @@ func (h hyperband) start(s *Space, c *config) (scheduler, error) {
 	for range h.rounds {
 		table = append(table, once...)
 	}
+	if total := tableTrials(table); total > c.maxTrials {
+		return nil, &TooManyTrialsError{Search: h.String(), Size: fmt.Sprint(total), Max: c.maxTrials, Hint: "use fewer rounds, a larger minEpochs or eta"}
+	}
+	return table, nil
+}
+
+// tableTrials counts the configurations a bracket table starts.
+func tableTrials(table [][]Rung) int {
 	total := 0
 	for _, b := range table {
 		total += b[0].Trials
 	}
-	if total > c.maxTrials {
-		return nil, &TooManyTrialsError{Search: h.String(), Size: fmt.Sprint(total), Max: c.maxTrials, Hint: "use fewer rounds, a larger minEpochs or eta"}
-	}
-	configs := sampleTrials(s, total, h.seed)
+	return total
+}
+
+// brackets deals trials out to the brackets of table in order (a small
+// discrete space runs out: later brackets get fewer, or none) and runs them
+// side by side; fill, if not nil, sets a rung-0 trial's Params when it is
+// handed out.
+func (h hyperband) brackets(table [][]Rung, trials []Trial, c *config, fill func(*Trial)) *brackets {
+	perRound := len(table) / h.rounds
 	out := &brackets{}
 	for i, b := range table {
-		n := b[0].Trials
-		take := min(n, len(configs)) // a small discrete space runs out
+		take := min(b[0].Trials, len(trials))
 		budgets := make([]int, len(b))
 		for j, r := range b {
 			budgets[j] = r.Epochs
 		}
 		rungs := b
-		out.list = append(out.list, newBracket(configs[:take], budgets, i%len(once), c,
-			func(rung, _ int) int { return rungs[rung+1].Trials }))
-		configs = configs[take:]
+		br := newBracket(trials[:take], budgets, i%perRound, c,
+			func(rung, _ int) int { return rungs[rung+1].Trials })
+		br.fill = fill
+		out.list = append(out.list, br)
+		trials = trials[take:]
 	}
-	return out, nil
+	return out
 }
 
 // asha takes Halving's settings.

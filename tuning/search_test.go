@@ -432,6 +432,8 @@ func TestResumeEveryStrategy(t *testing.T) {
 		{Halving(9, 2, 1, 9, 3), nil},
 		{Hyperband(2, 1, 9, 3), nil},
 		{Hyperband(2, 1, 3, 3, HyperbandRounds(3)), nil},
+		{BOHB(2, 1, 3, 3, BOHBRounds(3), BOHBModel(TPEStartupTrials(2))), nil},
+		{TPE(16, 2, TPEStartupTrials(4), TPEMultivariate(true)), nil},
 		{ASHA(12, 2, 1, 9, 3), nil},
 	} {
 		name := tc.st.String()

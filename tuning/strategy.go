@@ -11,7 +11,7 @@ import (
 )
 
 // Strategy decides which trials Run executes: Grid, Random, TPE, Halving,
-// Hyperband or ASHA. The set is closed because the strategies work hand in
+// Hyperband, ASHA or BOHB. The set is closed because the strategies work hand in
 // hand with the runner (they see results in a fixed order to stay
 // reproducible; see Run).
 type Strategy interface {
@@ -271,6 +271,7 @@ type bracket struct {
 	budgets []int // epochs of each rung
 	base    int   // Trial.Rung of rung 0
 	keep    func(rung, n int) int
+	fill    func(*Trial) // sets a rung-0 trial's Params as it is handed out; nil when drawn up front
 	c       *config
 	rung    int
 	queue   []Trial   // of the current rung, not handed out yet
@@ -291,7 +292,9 @@ func (b *bracket) enter(rung int, trials []Trial) {
 	for i, t := range trials {
 		t.Rung = b.base + rung
 		t.Epochs = b.budgets[rung]
-		t.Params = t.Params.clone()
+		if t.Params != nil {
+			t.Params = t.Params.clone()
+		}
 		b.queue[i] = t
 	}
 	b.over = len(trials) == 0
@@ -303,6 +306,9 @@ func (b *bracket) next() (Trial, decision) {
 		case len(b.queue) > 0:
 			t := b.queue[0]
 			b.queue = b.queue[1:]
+			if t.Params == nil {
+				b.fill(&t)
+			}
 			return t, propose
 		case b.over:
 			return Trial{}, done

@@ -33,9 +33,21 @@ func TPEStartupTrials(n int) TPEOption { return func(t *tpe) { t.startup = n } }
 // l(x)/g(x) (default DefaultTPECandidates).
 func TPECandidates(n int) TPEOption { return func(t *tpe) { t.candidates = n } }
 
+// TPEMultivariate models the dimensions jointly when on (default off, as
+// Optuna's multivariate=False): l and g become mixtures of products of
+// per-dimension kernels, one product per observation, so that a candidate
+// is drawn around one good configuration in every dimension at once and
+// scored by the joint ratio l(x)/g(x). Interactions the univariate model
+// cannot see (the best learning rate growing with the batch size) are then
+// learnt. Kernel widths follow Optuna's multivariate rule:
+// 0.2·n^(−1/(d+4))·range for n observations in d dimensions, clipped as in
+// the univariate model.
+func TPEMultivariate(on bool) TPEOption { return func(t *tpe) { t.multivariate = on } }
+
 type tpe struct {
 	trials, startup, candidates int
 	seed                        uint64
+	multivariate                bool
 }
 
 // TPE is the Tree-structured Parzen Estimator (Bergstra, Bardenet, Bengio &
@@ -84,7 +96,11 @@ func TPE(trials int, seed uint64, opts ...TPEOption) Strategy {
 }
 
 func (t tpe) String() string {
-	return fmt.Sprintf("tpe(trials=%d, seed=%d, startup=%d, candidates=%d)", t.trials, t.seed, t.startup, t.candidates)
+	mv := ""
+	if t.multivariate {
+		mv = ", multivariate"
+	}
+	return fmt.Sprintf("tpe(trials=%d, seed=%d, startup=%d, candidates=%d%s)", t.trials, t.seed, t.startup, t.candidates, mv)
 }
 
 func (t tpe) start(s *Space, c *config) (scheduler, error) {
@@ -120,15 +136,26 @@ func (s *tpeScheduler) next(pending []Trial) (Trial, decision, error) {
 	}
 	id := s.handed
 	r := newRand(trialSeed(s.t.seed, id))
-	var p Params
 	good, bad, ok := s.split(pending)
-	for attempt := 0; attempt < 100; attempt++ {
+	p := drawUnseen(s.space, r, s.seen, s.discrete, func() Params {
 		if ok {
-			p = s.propose(r, good, bad)
-		} else {
-			p = s.space.sample(r)
+			return s.t.propose(s.space, r, good, bad)
 		}
-		if !s.discrete || !s.seen[p.key()] {
+		return s.space.sample(r)
+	})
+	s.handed++
+	return Trial{ID: id, Params: p, Seed: trialSeed(s.t.seed, id)}, propose, nil
+}
+
+// drawUnseen returns draw(), redrawn while it lands on a configuration
+// already in seen (in a discrete space only, and at most 100 times; then
+// the first unseen point of r's random stream), and records it in seen.
+// The space must have an unseen point left.
+func drawUnseen(space *Space, r *rand.Rand, seen map[string]bool, discrete bool, draw func() Params) Params {
+	var p Params
+	for attempt := 0; attempt < 100; attempt++ {
+		p = draw()
+		if !discrete || !seen[p.key()] {
 			break
 		}
 		p = nil
@@ -136,14 +163,13 @@ func (s *tpeScheduler) next(pending []Trial) (Trial, decision, error) {
 	if p == nil {
 		// Candidates keep landing on trials already run: take the first
 		// unseen point of the random stream.
-		for p = s.space.sample(r); s.seen[p.key()]; p = s.space.sample(r) {
+		for p = space.sample(r); seen[p.key()]; p = space.sample(r) {
 		}
 	}
-	if s.discrete {
-		s.seen[p.key()] = true
+	if discrete {
+		seen[p.key()] = true
 	}
-	s.handed++
-	return Trial{ID: id, Params: p, Seed: trialSeed(s.t.seed, id)}, propose, nil
+	return p
 }
 
 // split ranks the finished trials and returns the parameters of the good
@@ -176,8 +202,15 @@ func (s *tpeScheduler) split(pending []Trial) (good, bad []Params, ok bool) {
 		}
 		return a.Trial.ID < b.Trial.ID
 	})
-	ranked := append(done, pruned...)
-	nGood := min((n+9)/10, 25)
+	good, bad = splitRanked(append(done, pruned...), pending)
+	return good, bad, true
+}
+
+// splitRanked splits results ranked best first into the parameters of the
+// best γ(n) = min(⌈n/10⌉, 25) (good) and of the others (bad), each in
+// trial order, and counts the pending trials as bad (constant liar).
+func splitRanked(ranked []*Result, pending []Trial) (good, bad []Params) {
+	nGood := min((len(ranked)+9)/10, 25)
 	byID := func(rs []*Result) []Params {
 		rs = append([]*Result(nil), rs...)
 		sort.Slice(rs, func(i, j int) bool { return rs[i].Trial.ID < rs[j].Trial.ID })
@@ -191,18 +224,21 @@ func (s *tpeScheduler) split(pending []Trial) (good, bad []Params, ok bool) {
 	for _, t := range pending {
 		bad = append(bad, t.Params)
 	}
-	return good, bad, true
+	return good, bad
 }
 
-// propose picks each dimension's value independently, by the largest
-// l(x)/g(x) among candidates drawn from l.
-func (s *tpeScheduler) propose(r *rand.Rand, good, bad []Params) Params {
-	p := make(Params, len(s.space.dims))
-	for _, d := range s.space.dims {
-		l, g := newParzen(d, good), newParzen(d, bad)
+// propose draws the tpe's candidates from l and returns the one with the
+// largest l(x)/g(x): dimension by dimension, or jointly when multivariate.
+func (t tpe) propose(space *Space, r *rand.Rand, good, bad []Params) Params {
+	if t.multivariate {
+		return t.proposeJointly(space, r, good, bad)
+	}
+	p := make(Params, len(space.dims))
+	for _, d := range space.dims {
+		l, g := newParzen(d, good, 0), newParzen(d, bad, 0)
 		var best any
 		bestScore := math.Inf(-1)
-		for range s.t.candidates {
+		for range t.candidates {
 			x := l.sample(r)
 			if score := l.logPDF(x) - g.logPDF(x); best == nil || score > bestScore {
 				best, bestScore = x, score
@@ -213,12 +249,62 @@ func (s *tpeScheduler) propose(r *rand.Rand, good, bad []Params) Params {
 	return p
 }
 
+// proposeJointly is propose for the multivariate model: each candidate
+// picks one component of l (an observation or the prior) and draws every
+// dimension from that component's kernels.
+func (t tpe) proposeJointly(space *Space, r *rand.Rand, good, bad []Params) Params {
+	dims := len(space.dims)
+	ls, gs := make([]parzen, dims), make([]parzen, dims)
+	for i, d := range space.dims {
+		ls[i], gs[i] = newParzen(d, good, dims), newParzen(d, bad, dims)
+	}
+	weights := ls[0].mixture()
+	x, best := make([]float64, dims), make([]float64, dims)
+	bestScore := math.Inf(-1)
+	for c := range t.candidates {
+		k := pick(r, weights)
+		for i, l := range ls {
+			x[i] = l.sampleComponent(r, k)
+		}
+		if score := jointLogPDF(ls, x) - jointLogPDF(gs, x); c == 0 || score > bestScore {
+			copy(best, x)
+			bestScore = score
+		}
+	}
+	p := make(Params, dims)
+	for i, d := range space.dims {
+		p[d.Name()] = ls[i].value(best[i])
+	}
+	return p
+}
+
+// jointLogPDF is the log density at x of the mixture whose component k is
+// the product of the ps' components k (they share their weights).
+func jointLogPDF(ps []parzen, x []float64) float64 {
+	weights := ps[0].mixture()
+	terms := make([]float64, len(weights))
+	for k, w := range weights {
+		terms[k] = math.Log(w)
+		for i, p := range ps {
+			terms[k] += p.componentLogPDF(k, x[i])
+		}
+	}
+	return logSumExp(terms)
+}
+
 // parzen is a one-dimensional Parzen estimator; x is a float64 position
 // (log scale for LogUniform) or a category index.
+// Its components are one per observation, in order, then the prior.
 type parzen interface {
 	sample(r *rand.Rand) float64
 	logPDF(x float64) float64
 	value(x any) any // the parameter value of a position
+	// mixture returns the components' weights (summing to 1).
+	mixture() []float64
+	// sampleComponent draws from component k alone, and componentLogPDF
+	// is its log density.
+	sampleComponent(r *rand.Rand, k int) float64
+	componentLogPDF(k int, x float64) float64
 }
 
 // defaultWeights is Optuna's default_weights: equal up to 25 observations,
@@ -245,7 +331,10 @@ func defaultWeights(n int) []float64 {
 // observation's (Optuna's prior_weight).
 const priorWeight = 1.0
 
-func newParzen(d Dimension, obs []Params) parzen {
+// newParzen fits d's estimator to the observations; jointDims > 0 sets the
+// kernel widths for a multivariate model over that many dimensions, 0
+// the univariate neighbour rule.
+func newParzen(d Dimension, obs []Params, jointDims int) parzen {
 	switch d := d.(type) {
 	case *choice:
 		idx := make([]int, 0, len(obs))
@@ -260,7 +349,7 @@ func newParzen(d Dimension, obs []Params) parzen {
 		for i, p := range obs {
 			xs[i] = float64(p.Int(d.name))
 		}
-		return newNumeric(xs, float64(d.lo), float64(d.hi), 1, func(x float64) any { return int(x) })
+		return newNumeric(xs, float64(d.lo), float64(d.hi), 1, jointDims, func(x float64) any { return int(x) })
 	case *uniform:
 		lo, hi := d.lo, d.hi
 		xs := make([]float64, len(obs))
@@ -275,7 +364,7 @@ func newParzen(d Dimension, obs []Params) parzen {
 			}
 			toValue = func(x float64) any { return math.Min(math.Max(math.Exp(x), d.lo), d.hi) }
 		}
-		return newNumeric(xs, lo, hi, 0, toValue)
+		return newNumeric(xs, lo, hi, 0, jointDims, toValue)
 	}
 	panic(fmt.Sprintf("tuning: no Parzen estimator for %T", d))
 }
@@ -289,7 +378,7 @@ type numeric struct {
 	toValue              func(float64) any
 }
 
-func newNumeric(xs []float64, lo, hi, step float64, toValue func(float64) any) *numeric {
+func newNumeric(xs []float64, lo, hi, step float64, jointDims int, toValue func(float64) any) *numeric {
 	width := hi - lo + step
 	prior := (lo + hi) / 2
 	n := len(xs)
@@ -320,6 +409,15 @@ func newNumeric(xs []float64, lo, hi, step float64, toValue func(float64) any) *
 	sig := make([]float64, n+1)
 	for k, i := range order {
 		sig[i] = math.Min(math.Max(sorted[k], minSigma), width)
+	}
+	if jointDims > 0 {
+		// One width for all, shrinking with n as a d-dimensional kernel
+		// density estimate's should (Scott's rule; Optuna's
+		// SIGMA0_MAGNITUDE 0.2).
+		h := 0.2 * math.Pow(math.Max(float64(n), 1), -1/float64(jointDims+4)) * width
+		for i := range sig {
+			sig[i] = math.Min(math.Max(h, minSigma), width)
+		}
 	}
 	m.mus = append(xs[:n:n], prior)
 	m.sigmas = append(sig[:n], width)
@@ -355,8 +453,11 @@ func pick(r *rand.Rand, w []float64) int {
 	return len(w) - 1
 }
 
-func (m *numeric) sample(r *rand.Rand) float64 {
-	k := pick(r, m.weights)
+func (m *numeric) sample(r *rand.Rand) float64 { return m.sampleComponent(r, pick(r, m.weights)) }
+
+func (m *numeric) mixture() []float64 { return m.weights }
+
+func (m *numeric) sampleComponent(r *rand.Rand, k int) float64 {
 	mu, sigma := m.mus[k], m.sigmas[k]
 	a, b := m.lo-m.step/2, m.hi+m.step/2
 	ca, cb := normalCDF((a-mu)/sigma), normalCDF((b-mu)/sigma)
@@ -374,18 +475,25 @@ func (m *numeric) sample(r *rand.Rand) float64 {
 
 func (m *numeric) logPDF(x float64) float64 {
 	terms := make([]float64, len(m.mus))
-	for k, mu := range m.mus {
-		sigma := m.sigmas[k]
-		var p float64
-		if m.step > 0 {
-			p = normalCDF((x+m.step/2-mu)/sigma) - normalCDF((x-m.step/2-mu)/sigma)
-		} else {
-			z := (x - mu) / sigma
-			p = math.Exp(-z*z/2) / (sigma * math.Sqrt(2*math.Pi))
-		}
-		terms[k] = math.Log(m.weights[k]) + math.Log(math.Max(p, 1e-300)) - math.Log(math.Max(m.norms[k], 1e-300))
+	for k := range m.mus {
+		terms[k] = math.Log(m.weights[k]) + math.Log(math.Max(m.componentPDF(k, x), 1e-300)) - math.Log(math.Max(m.norms[k], 1e-300))
 	}
 	return logSumExp(terms)
+}
+
+func (m *numeric) componentLogPDF(k int, x float64) float64 {
+	return math.Log(math.Max(m.componentPDF(k, x), 1e-300)) - math.Log(math.Max(m.norms[k], 1e-300))
+}
+
+// componentPDF is component k's density at x before truncation: the
+// probability of [x−½, x+½] for integers.
+func (m *numeric) componentPDF(k int, x float64) float64 {
+	mu, sigma := m.mus[k], m.sigmas[k]
+	if m.step > 0 {
+		return normalCDF((x+m.step/2-mu)/sigma) - normalCDF((x-m.step/2-mu)/sigma)
+	}
+	z := (x - mu) / sigma
+	return math.Exp(-z*z/2) / (sigma * math.Sqrt(2*math.Pi))
 }
 
 func (m *numeric) value(x any) any { return m.toValue(x.(float64)) }
@@ -432,9 +540,15 @@ func newCategorical(d *choice, idx []int) *categorical {
 	return c
 }
 
-func (c *categorical) sample(r *rand.Rand) float64 {
-	return float64(pick(r, c.rows[pick(r, c.weights)]))
+func (c *categorical) sample(r *rand.Rand) float64 { return c.sampleComponent(r, pick(r, c.weights)) }
+
+func (c *categorical) mixture() []float64 { return c.weights }
+
+func (c *categorical) sampleComponent(r *rand.Rand, k int) float64 {
+	return float64(pick(r, c.rows[k]))
 }
+
+func (c *categorical) componentLogPDF(k int, x float64) float64 { return math.Log(c.rows[k][int(x)]) }
 
 func (c *categorical) logPDF(x float64) float64 {
 	p := 0.0

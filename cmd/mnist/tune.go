@@ -27,7 +27,7 @@ var untunable = []string{"data", "download", "train-limit", "test-limit", "val-f
 // searchFlags are the flags of the search itself, as -h groups them; they
 // cannot be searched.
 var searchFlags = []string{"strategy", "space", "trials", "grid-points", "workers", "metric", "maximize", "min-epochs", "eta",
-	"rounds", "tpe-startup", "pruner", "pruner-warmup", "pruner-min-trials", "max-trials", "search-seed"}
+	"rounds", "tpe-startup", "tpe-multivariate", "pruner", "pruner-warmup", "pruner-min-trials", "max-trials", "search-seed"}
 
 // tuneFlags are the search's own settings.
 type tuneFlags struct {
@@ -43,6 +43,7 @@ type tuneFlags struct {
 	maxTrials  int
 	searchSeed uint64
 	tpeStartup int
+	tpeJoint   bool
 	rounds     int
 	pruner     string
 	warmup     int
@@ -58,17 +59,18 @@ func cmdTune(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	t := tuneFlags{strategy: "random", space: "lr=log:1e-4:1e-2,beta1=0.8|0.9|0.95", trials: 8, gridPoints: 3,
 		workers: 1, metric: callbacks.KeyValLoss, minEpochs: 1, eta: 3, maxTrials: 1000, searchSeed: 1,
 		tpeStartup: tuning.DefaultTPEStartupTrials, pruner: "none", warmup: 1, minTrials: 3, rounds: 1}
-	fs.StringVar(&t.strategy, "strategy", t.strategy, "grid, random, tpe (learns from finished trials), halving (successive halving: prune weak trials early), hyperband (several halving brackets) or asha (asynchronous halving)")
+	fs.StringVar(&t.strategy, "strategy", t.strategy, "grid, random, tpe (learns from finished trials), halving (successive halving: prune weak trials early), hyperband (several halving brackets), asha (asynchronous halving) or bohb (hyperband brackets whose configurations a TPE model proposes)")
 	fs.StringVar(&t.space, "space", t.space, "search space: name=values,... over training flags; values are a|b|c, log:LO:HI, uniform:LO:HI or int:LO:HI")
 	fs.IntVar(&t.trials, "trials", t.trials, "random, tpe, halving, asha: number of configurations, ≥ 1 (hyperband: set by its bracket table)")
 	fs.IntVar(&t.gridPoints, "grid-points", t.gridPoints, "grid: points per continuous range, ≥ 2")
 	fs.IntVar(&t.workers, "workers", t.workers, "trials run in parallel, ≥ 1 (each splits its products and Adam steps over -threads/workers threads)")
 	fs.StringVar(&t.metric, "metric", t.metric, "metric that ranks trials: val_loss, val_accuracy, loss, accuracy, test_loss, test_accuracy")
 	fs.BoolVar(&t.maximize, "maximize", t.maximize, "rank by the largest metric (default: smallest; set for accuracies)")
-	fs.IntVar(&t.minEpochs, "min-epochs", t.minEpochs, "halving, hyperband, asha, -pruner halving: epochs of the first rung, ≥ 1 (the last rung trains -epochs)")
-	fs.IntVar(&t.eta, "eta", t.eta, "halving, hyperband, asha, -pruner halving: keep the best 1/eta of each rung, ≥ 2")
-	fs.IntVar(&t.rounds, "rounds", t.rounds, "hyperband: times its bracket table runs, each with new configurations, ≥ 1")
+	fs.IntVar(&t.minEpochs, "min-epochs", t.minEpochs, "halving, hyperband, asha, bohb, -pruner halving: epochs of the first rung, ≥ 1 (the last rung trains -epochs)")
+	fs.IntVar(&t.eta, "eta", t.eta, "halving, hyperband, asha, bohb, -pruner halving: keep the best 1/eta of each rung, ≥ 2")
+	fs.IntVar(&t.rounds, "rounds", t.rounds, "hyperband, bohb: times its bracket table runs, each with new configurations, ≥ 1")
 	fs.IntVar(&t.tpeStartup, "tpe-startup", t.tpeStartup, "tpe: random trials before the model takes over, ≥ 1")
+	fs.BoolVar(&t.tpeJoint, "tpe-multivariate", t.tpeJoint, "tpe: model the dimensions jointly (bohb always does)")
 	fs.StringVar(&t.pruner, "pruner", t.pruner, "grid, random, tpe: stop weak trials early: none, median (median stopping) or halving (successive-halving rule)")
 	fs.IntVar(&t.warmup, "pruner-warmup", t.warmup, "-pruner median: epochs every trial trains before it can be stopped, ≥ 0")
 	fs.IntVar(&t.minTrials, "pruner-min-trials", t.minTrials, "-pruner median: completed trials needed at an epoch before stopping anyone there, ≥ 1")
@@ -229,8 +231,8 @@ func (t *tuneFlags) build(epochs int) (tuning.Strategy, error) {
 		if t.tpeStartup < 1 {
 			return nil, usagef("invalid value %d for flag -tpe-startup: want ≥ 1", t.tpeStartup)
 		}
-		return tuning.TPE(t.trials, t.searchSeed, tuning.TPEStartupTrials(t.tpeStartup)), nil
-	case "halving", "hyperband", "asha":
+		return tuning.TPE(t.trials, t.searchSeed, tuning.TPEStartupTrials(t.tpeStartup), tuning.TPEMultivariate(t.tpeJoint)), nil
+	case "halving", "hyperband", "asha", "bohb":
 		if err := t.checkRungs(epochs); err != nil {
 			return nil, err
 		}
@@ -243,12 +245,17 @@ func (t *tuneFlags) build(epochs int) (tuning.Strategy, error) {
 				return nil, usagef("invalid value %d for flag -rounds: want ≥ 1", t.rounds)
 			}
 			return tuning.Hyperband(t.searchSeed, t.minEpochs, epochs, t.eta, tuning.HyperbandRounds(t.rounds)), nil
+		case "bohb":
+			if t.rounds < 1 {
+				return nil, usagef("invalid value %d for flag -rounds: want ≥ 1", t.rounds)
+			}
+			return tuning.BOHB(t.searchSeed, t.minEpochs, epochs, t.eta, tuning.BOHBRounds(t.rounds)), nil
 		case "asha":
 			return tuning.ASHA(t.trials, t.searchSeed, t.minEpochs, epochs, t.eta), nil
 		}
 		return tuning.Halving(t.trials, t.searchSeed, t.minEpochs, epochs, t.eta), nil
 	}
-	return nil, usagef("invalid value %q for flag -strategy: want grid, random, tpe, halving, hyperband or asha", t.strategy)
+	return nil, usagef("invalid value %q for flag -strategy: want grid, random, tpe, halving, hyperband, asha or bohb", t.strategy)
 }
 
 // checkRungs validates the flags of a halving ladder.
