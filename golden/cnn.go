@@ -104,7 +104,7 @@ func checkCNN(f *File) ([]Result, error) {
 		return nil, errors.Errorf("%s: x has %d values, want %d labels × input_shape %v", f.Path, len(x), rows, g.InputShape)
 	}
 	model, err := graph.New(layers.Sequential(ls...),
-		graph.WithInputShape(g.InputShape...), graph.WithDtype(tensor.Float64), graph.WithBatchSize(rows))
+		graph.WithInputShape(g.InputShape...), graph.WithDtype(tensor.Float64), graph.WithTrainBatchSize(rows))
 	if err != nil {
 		return nil, errors.Wrap(err, f.Path)
 	}
