@@ -342,36 +342,44 @@ func TestCtrlCLeavesAResumableCheckpoint(t *testing.T) {
 	interruptLeavesAResumableCheckpoint(t, os.Interrupt)
 }
 
-// interruptLeavesAResumableCheckpoint sends sig to a training run in its
-// second epoch and resumes from the checkpoint it leaves.
-func interruptLeavesAResumableCheckpoint(t *testing.T, sig os.Signal) {
-	out := t.TempDir()
-	cmd := exec.Command(binary, "train", "-out", out, "-train-limit", "6000", "-test-limit", "200", "-epochs", "100", "-progress", "none", "-plots=false")
-	stdout, err := cmd.StdoutPipe()
+// startTrainingUntilFirstEpoch starts `mnist train args...` and returns
+// once its stdout has printed the first epoch's line, with what it printed
+// so far; the caller reads the rest of stdout and waits for the command.
+func startTrainingUntilFirstEpoch(t *testing.T, args ...string) (cmd *exec.Cmd, stdout io.Reader, stderr *bytes.Buffer, seen []byte) {
+	t.Helper()
+	cmd = exec.Command(binary, append([]string{"train"}, args...)...)
+	pipe, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
+	stderr = &bytes.Buffer{}
+	cmd.Stderr = stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	// Interrupt once the first epoch has been reported, mid-way through the
-	// second.
 	buf := make([]byte, 4096)
-	var seen []byte
 	for !bytes.Contains(seen, []byte("epoch=1 ")) {
-		n, err := stdout.Read(buf)
+		n, err := pipe.Read(buf)
 		if err != nil {
 			t.Fatalf("no epoch line before %v; stderr:\n%s", err, stderr.String())
 		}
 		seen = append(seen, buf[:n]...)
 	}
+	return cmd, pipe, stderr, seen
+}
+
+// interruptLeavesAResumableCheckpoint sends sig to a training run in its
+// second epoch and resumes from the checkpoint it leaves.
+func interruptLeavesAResumableCheckpoint(t *testing.T, sig os.Signal) {
+	out := t.TempDir()
+	// Interrupt once the first epoch has been reported, mid-way through the
+	// second.
+	cmd, stdout, stderr, _ := startTrainingUntilFirstEpoch(t, "-out", out, "-train-limit", "6000", "-test-limit", "200", "-epochs", "100", "-progress", "none", "-plots=false")
 	if err := cmd.Process.Signal(sig); err != nil {
 		t.Fatal(err)
 	}
 	rest, _ := io.ReadAll(stdout)
-	err = cmd.Wait()
+	err := cmd.Wait()
 	ee, ok := err.(*exec.ExitError)
 	if !ok || ee.ExitCode() != 130 {
 		t.Fatalf("exit: %v, want status 130; stderr:\n%s", err, stderr.String())

@@ -6,7 +6,6 @@ import (
 	"io"
 	"math"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -224,25 +223,7 @@ func TestResumeMidEpochReportsTheUninterruptedNumbers(t *testing.T) {
 	straight, split := t.TempDir(), t.TempDir()
 	trainRun(t, append([]string{"-out", straight}, slow...)...)
 
-	cmd := exec.Command(binary, append([]string{"train", "-out", split}, slow...)...)
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	buf := make([]byte, 4096)
-	var seen []byte
-	for !bytes.Contains(seen, []byte("epoch=1 ")) {
-		n, err := stdout.Read(buf)
-		if err != nil {
-			t.Fatalf("no epoch line before %v; stderr:\n%s", err, stderr.String())
-		}
-		seen = append(seen, buf[:n]...)
-	}
+	cmd, stdout, _, seen := startTrainingUntilFirstEpoch(t, append([]string{"-out", split}, slow...)...)
 	// The epoch line comes before the epoch's checkpoints are written (and
 	// synced); once last.ckpt is there, interrupt half-way through the next
 	// epoch, which takes about as long as the first.
