@@ -396,12 +396,20 @@ func convForward[T float](jobs *convJobs, g convGeom, x, w, b, y, col, prod, pad
 		nc := min(nb, g.n-n0)
 		runConvPass(jobs, passUnroll, g, n0, nc, x, col, padded, nil)
 		gemm(false, false, g.f, nc*p, kk, 1, w, kk, col, nc*p, 0, prod, nc*p)
-		for i := 0; i < nc; i++ {
-			for f := 0; f < g.f; f++ {
-				src, dst, bias := prod[f*nc*p+i*p:f*nc*p+(i+1)*p], y[((n0+i)*g.f+f)*p:((n0+i)*g.f+f+1)*p], b[f]
-				for q, v := range src {
-					dst[q] = v + bias
-				}
+		scatterBias(g, prod, b, y, n0, nc)
+	}
+}
+
+// scatterBias writes the product of a chunk (F × nc·OH·OW, image after
+// image along each row) to images [n0, n0+nc) of y (NCHW), adding the
+// bias of each filter.
+func scatterBias[T float](g convGeom, prod, b, y []T, n0, nc int) {
+	p := g.p()
+	for i := 0; i < nc; i++ {
+		for f := 0; f < g.f; f++ {
+			src, dst, bias := prod[f*nc*p+i*p:f*nc*p+(i+1)*p], y[((n0+i)*g.f+f)*p:((n0+i)*g.f+f+1)*p], b[f]
+			for q, v := range src {
+				dst[q] = v + bias
 			}
 		}
 	}
@@ -430,24 +438,32 @@ func convBackwardFilter[T float](jobs *convJobs, g convGeom, x, dy, dw, col, dyr
 	for n0 := 0; n0 < g.n; n0 += nb {
 		nc := min(nb, g.n-n0)
 		runConvPass(jobs, passUnroll, g, n0, nc, x, col, padded, nil)
-		for i := 0; i < nc; i++ {
-			img := dy[(n0+i)*g.f*p : (n0+i+1)*g.f*p]
-			rows := dyr[i*p*g.f : (i+1)*p*g.f]
-			for f := 0; f < g.f; f++ {
-				for q, v := range img[f*p : (f+1)*p] {
-					rows[q*g.f+f] = v
-				}
-			}
-		}
+		transposeChunk(g, dy, dyr, n0, nc)
 		var beta T = 1
 		if n0 == 0 {
 			beta = 0
 		}
 		gemm(false, false, kk, g.f, nc*p, 1, col, nc*p, dyr, g.f, beta, prod, g.f)
 	}
-	for r := 0; r < kk; r++ {
-		for f, v := range prod[r*g.f : (r+1)*g.f] {
-			dw[f*kk+r] = v
+	transposeInto(dw, prod, kk, g.f)
+}
+
+// transposeChunk lays the output gradient of images [n0, n0+nc) out as
+// dyr, nc·OH·OW rows of F values (each image's F × OH·OW plane transposed),
+// the right-hand side of dWᵀ = col·dyᵀ.
+func transposeChunk[T float](g convGeom, dy, dyr []T, n0, nc int) {
+	p := g.p()
+	for i := 0; i < nc; i++ {
+		transposeInto(dyr[i*p*g.f:(i+1)*p*g.f], dy[(n0+i)*g.f*p:(n0+i+1)*g.f*p], g.f, p)
+	}
+}
+
+// transposeInto writes the transpose of src (rows × cols, row-major) to
+// dst (cols × rows).
+func transposeInto[T float](dst, src []T, rows, cols int) {
+	for r := 0; r < rows; r++ {
+		for c, v := range src[r*cols : (r+1)*cols] {
+			dst[c*rows+r] = v
 		}
 	}
 }
