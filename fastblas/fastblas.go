@@ -119,6 +119,29 @@ func Install(opts ...Option) *Implementation {
 // Threads reports how many goroutines one Sgemm or Dgemm call may use.
 func (impl *Implementation) Threads() int { return impl.threads }
 
+// OneThread returns a view of impl whose Sgemm and Dgemm run on the
+// calling goroutine only, with the same kernels and so the same results,
+// sharing impl's workspaces; every other routine is impl's. It is for
+// callers that split their work over threads themselves: the convolution
+// cuts a batch into chunks of images and runs a chunk per thread, each
+// with its own products, which keeps a chunk's unrolled images in one
+// core's cache and saves the threads meeting at every product. Calling
+// it allocates nothing.
+func (impl *Implementation) OneThread() gorgonia.BLAS { return oneThread{impl} }
+
+// oneThread is the view OneThread returns.
+type oneThread struct{ *Implementation }
+
+// Sgemm is Implementation.Sgemm on the calling goroutine.
+func (o oneThread) Sgemm(tA, tB blas.Transpose, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	o.sgemm(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, true)
+}
+
+// Dgemm is Implementation.Dgemm on the calling goroutine.
+func (o oneThread) Dgemm(tA, tB blas.Transpose, m, n, k int, alpha float64, a []float64, lda int, b []float64, ldb int, beta float64, c []float64, ldc int) {
+	o.dgemm(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, true)
+}
+
 // Accelerated reports whether Sgemm and Dgemm run the assembly kernels
 // (AVX2+FMA, and AVX-512 where available) or, when false, gonum's code: on
 // CPUs without AVX2 and FMA, on other architectures, in builds with the
@@ -133,6 +156,10 @@ func (impl *Implementation) Accelerated() bool { return impl.asm }
 // Gorgonia validates shapes before it calls. With beta = 0, C is not read,
 // so NaNs in it do not propagate.
 func (impl *Implementation) Sgemm(tA, tB blas.Transpose, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	impl.sgemm(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, false)
+}
+
+func (impl *Implementation) sgemm(tA, tB blas.Transpose, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int, oneThread bool) {
 	if !impl.asm {
 		impl.Implementation.Sgemm(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 		return
@@ -144,11 +171,15 @@ func (impl *Implementation) Sgemm(tA, tB blas.Transpose, m, n, k int, alpha floa
 		aTrans: tA != blas.NoTrans, bTrans: tB != blas.NoTrans,
 		m: m, n: n, k: k, alpha: alpha, beta: beta,
 		a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc,
-	})
+	}, oneThread)
 }
 
 // Dgemm is Sgemm for float64 matrices; see Sgemm for the semantics.
 func (impl *Implementation) Dgemm(tA, tB blas.Transpose, m, n, k int, alpha float64, a []float64, lda int, b []float64, ldb int, beta float64, c []float64, ldc int) {
+	impl.dgemm(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, false)
+}
+
+func (impl *Implementation) dgemm(tA, tB blas.Transpose, m, n, k int, alpha float64, a []float64, lda int, b []float64, ldb int, beta float64, c []float64, ldc int, oneThread bool) {
 	if !impl.asm {
 		impl.Implementation.Dgemm(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 		return
@@ -160,7 +191,7 @@ func (impl *Implementation) Dgemm(tA, tB blas.Transpose, m, n, k int, alpha floa
 		aTrans: tA != blas.NoTrans, bTrans: tB != blas.NoTrans,
 		m: m, n: n, k: k, alpha: alpha, beta: beta,
 		a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc,
-	})
+	}, oneThread)
 }
 
 // gonum's panic messages (gonum/blas/gonum/errors.go, unexported there).

@@ -170,10 +170,17 @@ func partRange(n, tile, parts, part int) (lo, hi int) {
 	return lo, hi
 }
 
-// gemm runs a validated call with m, n > 0.
-func gemm[T float](impl *Implementation, fl *freeList[T], sp *kernelSpec[T], g gemmArgs[T]) {
+// gemm runs a validated call with m, n > 0, on the calling goroutine only
+// when oneThread is set.
+func gemm[T float](impl *Implementation, fl *freeList[T], sp *kernelSpec[T], g gemmArgs[T], oneThread bool) {
 	if g.alpha == 0 || g.k == 0 {
 		scaleC(&g)
+		return
+	}
+	if oneThread {
+		ws := fl.get()
+		ws.gemm(sp, &g, 0, g.m, 0, g.n)
+		fl.put(ws)
 		return
 	}
 	large := g.m*g.n*g.k >= impl.smallWork && impl.threads > 1

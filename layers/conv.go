@@ -125,7 +125,7 @@ func (c *conv2D) Forward(s *Scope, x *G.Node) (*G.Node, error) {
 			return nil, err
 		}
 		return guard(c.String(), func() (*G.Node, error) {
-			return G.ApplyOp(convOp{kernel: k, stride: c.stride, padding: c.padding, out: opkit.NewOutput(), col: opkit.NewOutput(), prod: opkit.NewOutput(), padded: opkit.NewOutput(), jobs: &convJobs{}}, x, w, b)
+			return G.ApplyOp(convOp{kernel: k, stride: c.stride, padding: c.padding, out: opkit.NewOutput(), jobs: &convJobs{}}, x, w, b)
 		})
 	})
 }

@@ -82,23 +82,18 @@ func TestConvBackwardChunksMatchImages(t *testing.T) {
 			x := randDense(rng, tensor.Float64, tt.n, tt.c, tt.h, tt.w).Float64s()
 			w := randDense(rng, tensor.Float64, tt.f, tt.c, tt.k, tt.k).Float64s()
 			dy := randDense(rng, tensor.Float64, tt.n, tt.f, g.oh, g.ow).Float64s()
-			kk, p, in := g.kk(), g.p(), g.c*g.h*g.w
-			scratch := func(images int) (col, a, b, padded []float64) {
-				return make([]float64, kk*images*p), make([]float64, g.f*images*p), make([]float64, kk*g.f), make([]float64, images*g.paddedLen())
-			}
+			p, in := g.p(), g.c*g.h*g.w
 			dx, dw := make([]float64, len(x)), make([]float64, len(w))
-			col, dyc, prod, padded := scratch(g.chunk())
-			convBackwardData(nil, g, w, dy, dx, col, dyc, padded)
-			convBackwardFilter(nil, g, x, dy, dw, col, dyc, prod, padded)
+			runConv(nil, passData, g, nil, w, nil, dy, dx)
+			convBackwardFilter(nil, g, x, dy, dw, make([]float64, g.chunks()*g.kk()*g.f))
 
 			one := g
 			one.n = 1
 			wantDW := make([]float64, len(w))
 			for n := 0; n < g.n; n++ {
-				col, dyc, prod, padded := scratch(1)
 				dxn, dwn := make([]float64, in), make([]float64, len(w))
-				convBackwardData(nil, one, w, dy[n*g.f*p:(n+1)*g.f*p], dxn, col, dyc, padded)
-				convBackwardFilter(nil, one, x[n*in:(n+1)*in], dy[n*g.f*p:(n+1)*g.f*p], dwn, col, dyc, prod, padded)
+				runConv(nil, passData, one, nil, w, nil, dy[n*g.f*p:(n+1)*g.f*p], dxn)
+				convBackwardFilter(nil, one, x[n*in:(n+1)*in], dy[n*g.f*p:(n+1)*g.f*p], dwn, make([]float64, g.kk()*g.f))
 				for i, v := range dxn {
 					if dx[n*in+i] != v {
 						t.Fatalf("image %d: dx[%d] = %v in chunks, %v alone", n, i, dx[n*in+i], v)

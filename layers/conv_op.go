@@ -23,11 +23,9 @@ import (
 type convOp struct {
 	opkit.Pure
 	kernel, stride, padding int
-	// out keeps the result; col (a chunk of images unrolled), prod (its
-	// product with the weights) and padded (the chunk's images with their
-	// zero borders) are scratch.
-	out, col, prod, padded *opkit.Output
-	// jobs runs the passes between the products on the worker pool.
+	// out keeps the result.
+	out *opkit.Output
+	// jobs runs the passes over the chunks, with their scratch buffers.
 	jobs *convJobs
 }
 
@@ -111,26 +109,13 @@ func (op convOp) Do(vals ...G.Value) (G.Value, error) {
 	y := op.out.Get(nil, x.Dtype(), g.n, g.f, g.oh, g.ow)
 	switch xs := x.Data().(type) {
 	case []float32:
-		col, prod := op.scratch(g, x.Dtype())
-		convForward(op.jobs, g, xs, w.Float32s(), b.Float32s(), y.Float32s(), col.Float32s(), prod.Float32s(), op.paddedScratch(g, x.Dtype()).Float32s())
+		runConv(op.jobs, passForward, g, xs, w.Float32s(), b.Float32s(), nil, y.Float32s())
 	case []float64:
-		col, prod := op.scratch(g, x.Dtype())
-		convForward(op.jobs, g, xs, w.Float64s(), b.Float64s(), y.Float64s(), col.Float64s(), prod.Float64s(), op.paddedScratch(g, x.Dtype()).Float64s())
+		runConv(op.jobs, passForward, g, xs, w.Float64s(), b.Float64s(), nil, y.Float64s())
 	default:
 		return nil, errors.Errorf("layers: %s: dtype %v is not supported", name, x.Dtype())
 	}
 	return y, nil
-}
-
-// scratch returns the buffers for one chunk of g's images: the unrolled
-// images (C·k·k × nc·OH·OW) and an F × nc·OH·OW matrix.
-func (op convOp) scratch(g convGeom, dt tensor.Dtype) (col, prod *tensor.Dense) {
-	return op.col.Get(nil, dt, g.kk()*g.chunk()*g.p()), op.prod.Get(nil, dt, g.f*g.chunk()*g.p())
-}
-
-// paddedScratch returns room for one chunk of zero-padded images.
-func (op convOp) paddedScratch(g convGeom, dt tensor.Dtype) *tensor.Dense {
-	return op.padded.Get(nil, dt, g.chunk()*g.paddedLen())
 }
 
 func (op convOp) DiffWRT(int) []bool { return []bool{true, true, true} }
@@ -141,14 +126,14 @@ func (op convOp) SymDiff(in G.Nodes, _, grad *G.Node) (G.Nodes, error) {
 		return nil, errors.Errorf("layers: %v has %d inputs, want 3", op, len(in))
 	}
 	dataOp := op
-	dataOp.col, dataOp.prod, dataOp.padded, dataOp.jobs = opkit.NewOutput(), opkit.NewOutput(), opkit.NewOutput(), &convJobs{}
+	dataOp.jobs = &convJobs{}
 	dx, err := G.ApplyOp(convDataGradOp{op: dataOp, x: in[0].Shape().Clone(), out: opkit.NewOutput()}, in[1], grad)
 	if err != nil {
 		return nil, err
 	}
 	filterOp := op
-	filterOp.col, filterOp.prod, filterOp.padded, filterOp.jobs = opkit.NewOutput(), opkit.NewOutput(), opkit.NewOutput(), &convJobs{}
-	dw, err := G.ApplyOp(convFilterGradOp{op: filterOp, w: in[1].Shape().Clone(), out: opkit.NewOutput(), prod: opkit.NewOutput()}, in[0], grad)
+	filterOp.jobs = &convJobs{}
+	dw, err := G.ApplyOp(convFilterGradOp{op: filterOp, w: in[1].Shape().Clone(), out: opkit.NewOutput(), shares: opkit.NewOutput()}, in[0], grad)
 	if err != nil {
 		return nil, err
 	}
@@ -201,11 +186,9 @@ func (d convDataGradOp) Do(vals ...G.Value) (G.Value, error) {
 	dx := d.out.Get(nil, w.Dtype(), d.x...)
 	switch ws := w.Data().(type) {
 	case []float32:
-		col, dyc := d.op.scratch(g, w.Dtype())
-		convBackwardData(d.op.jobs, g, ws, dy.Float32s(), dx.Float32s(), col.Float32s(), dyc.Float32s(), d.op.paddedScratch(g, w.Dtype()).Float32s())
+		runConv(d.op.jobs, passData, g, nil, ws, nil, dy.Float32s(), dx.Float32s())
 	case []float64:
-		col, dyc := d.op.scratch(g, w.Dtype())
-		convBackwardData(d.op.jobs, g, ws, dy.Float64s(), dx.Float64s(), col.Float64s(), dyc.Float64s(), d.op.paddedScratch(g, w.Dtype()).Float64s())
+		runConv(d.op.jobs, passData, g, nil, ws, nil, dy.Float64s(), dx.Float64s())
 	default:
 		return nil, errors.Errorf("layers: %s: dtype %v is not supported", name, w.Dtype())
 	}
@@ -215,10 +198,11 @@ func (d convDataGradOp) Do(vals ...G.Value) (G.Value, error) {
 // convFilterGradOp computes ∂L/∂W from x and ∂L/∂y: Σₙ dy[n]·im2col(x[n])ᵀ.
 type convFilterGradOp struct {
 	opkit.Pure
-	// op holds the scratch buffers of this node, its own; prod keeps dWᵀ.
-	op        convOp
-	w         tensor.Shape
-	out, prod *opkit.Output
+	// op holds the scratch buffers of this node, its own; shares keeps
+	// the chunks' shares of dWᵀ.
+	op          convOp
+	w           tensor.Shape
+	out, shares *opkit.Output
 }
 
 func (d convFilterGradOp) Arity() int { return 2 }
@@ -253,11 +237,9 @@ func (d convFilterGradOp) Do(vals ...G.Value) (G.Value, error) {
 	dw := d.out.Get(nil, x.Dtype(), d.w...)
 	switch xs := x.Data().(type) {
 	case []float32:
-		col, dyr := d.op.scratch(g, x.Dtype())
-		convBackwardFilter(d.op.jobs, g, xs, dy.Float32s(), dw.Float32s(), col.Float32s(), dyr.Float32s(), d.prod.Get(nil, x.Dtype(), g.kk()*g.f).Float32s(), d.op.paddedScratch(g, x.Dtype()).Float32s())
+		convBackwardFilter(d.op.jobs, g, xs, dy.Float32s(), dw.Float32s(), d.shares.Get(nil, x.Dtype(), g.chunks()*g.kk()*g.f).Float32s())
 	case []float64:
-		col, dyr := d.op.scratch(g, x.Dtype())
-		convBackwardFilter(d.op.jobs, g, xs, dy.Float64s(), dw.Float64s(), col.Float64s(), dyr.Float64s(), d.prod.Get(nil, x.Dtype(), g.kk()*g.f).Float64s(), d.op.paddedScratch(g, x.Dtype()).Float64s())
+		convBackwardFilter(d.op.jobs, g, xs, dy.Float64s(), dw.Float64s(), d.shares.Get(nil, x.Dtype(), g.chunks()*g.kk()*g.f).Float64s())
 	default:
 		return nil, errors.Errorf("layers: %s: dtype %v is not supported", name, x.Dtype())
 	}
@@ -273,8 +255,19 @@ func (d convFilterGradOp) Do(vals ...G.Value) (G.Value, error) {
 // geometry, never on the thread count, so the order of every sum is fixed.
 const colTarget = 1 << 18
 
+// minChunks is the fewest chunks a batch is cut into when its images are
+// small (the MNIST CNN's first layer fits 13 images in colTarget, which
+// made 5 chunks for a batch of 64, 3 on one thread and 2 on the other):
+// enough for the chunks to share the threads evenly.
+const minChunks = 8
+
 // chunk is the number of images unrolled side by side for one product.
-func (g convGeom) chunk() int { return min(max(colTarget/(g.kk()*g.p()), 1), g.n) }
+func (g convGeom) chunk() int {
+	return max(min(colTarget/(g.kk()*g.p()), (g.n+minChunks-1)/minChunks), 1)
+}
+
+// chunks is the number of chunks of the batch.
+func (g convGeom) chunks() int { return (g.n + g.chunk() - 1) / g.chunk() }
 
 // padImage copies image x (C×H×W) into dst (C×(H+2·pad)×(W+2·pad)) with
 // zero borders, so that im2col reads every kernel cell's run of inputs
@@ -387,19 +380,6 @@ func gatherChunk[T float](g convGeom, dy, dst []T, n0, nc int) {
 	}
 }
 
-// convForward: y = W·col + b, chunk by chunk, where col is a chunk of
-// images unrolled side by side and the product (F × nc·OH·OW) is scattered
-// back to NCHW with the bias added.
-func convForward[T float](jobs *convJobs, g convGeom, x, w, b, y, col, prod, padded []T) {
-	kk, p, nb := g.kk(), g.p(), g.chunk()
-	for n0 := 0; n0 < g.n; n0 += nb {
-		nc := min(nb, g.n-n0)
-		runConvPass(jobs, passUnroll, g, n0, nc, x, col, padded, nil)
-		gemm(false, false, g.f, nc*p, kk, 1, w, kk, col, nc*p, 0, prod, nc*p)
-		scatterBias(g, prod, b, y, n0, nc)
-	}
-}
-
 // scatterBias writes the product of a chunk (F × nc·OH·OW, image after
 // image along each row) to images [n0, n0+nc) of y (NCHW), adding the
 // bias of each filter.
@@ -415,37 +395,23 @@ func scatterBias[T float](g convGeom, prod, b, y []T, n0, nc int) {
 	}
 }
 
-// convBackwardData: dx = col2im(Wᵀ·dy), chunk by chunk, each image
-// folded back into its own zero-padded part of padded and then cropped.
-func convBackwardData[T float](jobs *convJobs, g convGeom, w, dy, dx, col, dyc, padded []T) {
-	kk, p, nb := g.kk(), g.p(), g.chunk()
-	for n0 := 0; n0 < g.n; n0 += nb {
-		nc := min(nb, g.n-n0)
-		gatherChunk(g, dy, dyc, n0, nc)
-		gemm(true, false, kk, nc*p, g.f, 1, w, kk, dyc, nc*p, 0, col, nc*p)
-		runConvPass(jobs, passFold, g, n0, nc, nil, col, padded, dx)
-	}
-}
-
 // convBackwardFilter: dW = Σ dy·colᵀ over the chunks, computed as its
-// transpose dWᵀ = Σ col·dyᵀ into prod (C·k·k × F) and transposed at the
-// end: col is then read in place and only dyᵀ, F/(C·k·k) of its size, is
-// packed by the BLAS, where dy·colᵀ had it pack all of col through its
-// transposed path (the largest cost of the step next to the kernel). The
-// chunks are added in order.
-func convBackwardFilter[T float](jobs *convJobs, g convGeom, x, dy, dw, col, dyr, prod, padded []T) {
-	kk, p, nb := g.kk(), g.p(), g.chunk()
-	for n0 := 0; n0 < g.n; n0 += nb {
-		nc := min(nb, g.n-n0)
-		runConvPass(jobs, passUnroll, g, n0, nc, x, col, padded, nil)
-		transposeChunk(g, dy, dyr, n0, nc)
-		var beta T = 1
-		if n0 == 0 {
-			beta = 0
+// transpose dWᵀ = Σ col·dyᵀ: col is then read in place and only dyᵀ,
+// F/(C·k·k) of its size, is packed by the BLAS, where dy·colᵀ had it pack
+// all of col through its transposed path (the largest cost of the step
+// next to the kernel). Each chunk writes its own share; the shares are
+// then added in chunk order, so the sum is the same on any number of
+// threads.
+func convBackwardFilter[T float](js *convJobs, g convGeom, x, dy, dw, shares []T) {
+	runConv(js, passFilter, g, x, nil, nil, dy, shares)
+	size := g.kk() * g.f
+	sum := shares[:size]
+	for c := 1; c < g.chunks(); c++ {
+		for i, v := range shares[c*size : (c+1)*size] {
+			sum[i] += v
 		}
-		gemm(false, false, kk, g.f, nc*p, 1, col, nc*p, dyr, g.f, beta, prod, g.f)
 	}
-	transposeInto(dw, prod, kk, g.f)
+	transposeInto(dw, sum, g.kk(), g.f)
 }
 
 // transposeChunk lays the output gradient of images [n0, n0+nc) out as

@@ -2,6 +2,7 @@ package layers
 
 import (
 	"sync"
+	"sync/atomic"
 
 	G "gorgonia.org/gorgonia"
 
@@ -78,40 +79,109 @@ func parallelFor(n int, fn func(lo, hi int)) {
 type convPass uint8
 
 const (
-	// passUnroll pads images [n0, n0+n) of x and unrolls them into col.
-	passUnroll convPass = iota
-	// passFold folds col back into the images' gradients in dx.
-	passFold
+	// passForward computes y = W·col + b.
+	passForward convPass = iota
+	// passData computes dx = col2im(Wᵀ·dy).
+	passData
+	// passFilter computes each chunk's share of dWᵀ = col·dyᵀ.
+	passFilter
 )
 
-// convJob runs one pass over the images of a chunk. A convolution op keeps
-// one per node and element type (convJobs), so the passes allocate
-// nothing.
+// convJob runs one pass of a convolution over the chunks of a batch, a
+// chunk per part: each part unrolls its images, makes its product and
+// writes its images' results, all on one goroutine, so that the chunk's
+// unrolled images stay in that core's cache and the threads meet once per
+// pass instead of at every product and every pass between products. A
+// convolution op keeps one per node and element type (convJobs), so a pass
+// allocates nothing once the lanes have grown.
 type convJob[T float] struct {
-	ranges
-	pass               convPass
-	g                  convGeom
-	n0                 int
-	x, col, padded, dx []T
+	workpool.State
+	pass convPass
+	g    convGeom
+	// blas makes the chunks' products: a one-thread view of the installed
+	// BLAS when the chunks are split over threads, else the BLAS itself.
+	blas G.BLAS
+	// x is the input (forward, filter), w the weights (forward, data), b
+	// the bias, dy the output gradient (data, filter) and out the result:
+	// y, dx, or the chunks' dWᵀ shares one after the other (filter).
+	x, w, b, dy, out []T
+	// lanes are the scratch buffers of the parts running at once, at most
+	// one per thread; busy says which are taken.
+	lanes []convLane[T]
+	busy  []atomic.Bool
 }
 
-// RunPart implements workpool.Job.
-func (j *convJob[T]) RunPart(part, _ int) {
-	lo, hi := j.bounds(part)
-	g, in, pin, ld := j.g, j.g.c*j.g.h*j.g.w, j.g.paddedLen(), j.n*j.g.p()
-	for i := lo; i < hi; i++ {
-		xp := j.padded[i*pin : (i+1)*pin]
-		img := (j.n0 + i) * in
-		switch j.pass {
-		case passUnroll:
-			padImage(g, j.x[img:img+in], xp)
-			im2col(g, xp, j.col, ld, i*g.p())
-		case passFold:
-			clear(xp)
-			col2im(g, j.col, xp, ld, i*g.p())
-			cropImage(g, xp, j.dx[img:img+in])
+// convLane is one running part's scratch: a chunk unrolled, the matrix
+// the product reads or writes next to it (F × nc·OH·OW, or nc·OH·OW × F
+// for the filter pass), and one zero-padded image.
+type convLane[T float] struct {
+	col, mat, padded []T
+}
+
+// acquire claims a free lane. Run starts at most len(j.lanes) parts at
+// once (the caller and threads−1 workers), so one is always free.
+func (j *convJob[T]) acquire() int {
+	for {
+		for i := range j.busy {
+			if j.busy[i].CompareAndSwap(false, true) {
+				return i
+			}
 		}
 	}
+}
+
+// RunPart implements workpool.Job: part c is chunk c.
+func (j *convJob[T]) RunPart(chunk, _ int) {
+	li := j.acquire()
+	lane := &j.lanes[li]
+	g := j.g
+	kk, p, nb := g.kk(), g.p(), g.chunk()
+	n0 := chunk * nb
+	nc := min(nb, g.n-n0)
+	ld := nc * p
+	lane.col = growScratch(lane.col, kk*ld)
+	lane.mat = growScratch(lane.mat, g.f*ld)
+	lane.padded = growScratch(lane.padded, g.paddedLen())
+	in := g.c * g.h * g.w
+	switch j.pass {
+	case passForward:
+		unrollChunk(g, j.x, lane, n0, nc)
+		gemmOn(j.blas, false, false, g.f, ld, kk, 1, j.w, kk, lane.col, ld, 0, lane.mat, ld)
+		scatterBias(g, lane.mat, j.b, j.out, n0, nc)
+	case passData:
+		gatherChunk(g, j.dy, lane.mat, n0, nc)
+		gemmOn(j.blas, true, false, kk, ld, g.f, 1, j.w, kk, lane.mat, ld, 0, lane.col, ld)
+		for i := 0; i < nc; i++ {
+			clear(lane.padded)
+			col2im(g, lane.col, lane.padded, ld, i*p)
+			cropImage(g, lane.padded, j.out[(n0+i)*in:(n0+i+1)*in])
+		}
+	case passFilter:
+		unrollChunk(g, j.x, lane, n0, nc)
+		transposeChunk(g, j.dy, lane.mat, n0, nc)
+		share := j.out[chunk*kk*g.f : (chunk+1)*kk*g.f]
+		gemmOn(j.blas, false, false, kk, g.f, ld, 1, lane.col, ld, lane.mat, g.f, 0, share, g.f)
+	}
+	j.busy[li].Store(false)
+}
+
+// unrollChunk pads images [n0, n0+nc) of x one by one and unrolls them
+// side by side into lane.col.
+func unrollChunk[T float](g convGeom, x []T, lane *convLane[T], n0, nc int) {
+	in, p := g.c*g.h*g.w, g.p()
+	for i := 0; i < nc; i++ {
+		padImage(g, x[(n0+i)*in:(n0+i+1)*in], lane.padded)
+		im2col(g, lane.padded, lane.col, nc*p, i*p)
+	}
+}
+
+// growScratch returns buf with length n, reallocating only when it is too
+// small, so a lane reaches its final size in the first step.
+func growScratch[T float](buf []T, n int) []T {
+	if cap(buf) < n {
+		return make([]T, n)
+	}
+	return buf[:n]
 }
 
 // convJobs holds a node's jobs, one per element type, made on first use.
@@ -140,10 +210,33 @@ func jobFor[T float](js *convJobs) *convJob[T] {
 	return *p
 }
 
-// runConvPass runs a pass over images [n0, n0+n) of a chunk.
-func runConvPass[T float](js *convJobs, pass convPass, g convGeom, n0, n int, x, col, padded, dx []T) {
+// oneThreadBLAS is the optional method of a BLAS that splits its products
+// over threads (fastblas): a view of it that runs every product on the
+// calling goroutine, for callers that split their work themselves.
+type oneThreadBLAS interface {
+	OneThread() G.BLAS
+}
+
+// runConv runs pass over the chunks of a batch. With a BLAS that has a
+// one-thread view and at least as many chunks as threads, the chunks are
+// split over the threads and each product runs on one; otherwise the
+// chunks run in order on the calling goroutine and the BLAS splits each
+// product as it does. The chunks, and every sum within them, are the
+// same either way, so the results are too.
+func runConv[T float](js *convJobs, pass convPass, g convGeom, x, w, b, dy, out []T) {
 	j := jobFor[T](js)
-	j.pass, j.g, j.n0, j.x, j.col, j.padded, j.dx = pass, g, n0, x, col, padded, dx
-	j.run(j, n)
-	j.x, j.col, j.padded, j.dx = nil, nil, nil, nil
+	chunks := (g.n + g.chunk() - 1) / g.chunk()
+	installed := G.WhichBLAS()
+	threads, helpers := blasThreads(), 0
+	j.blas = installed
+	if one, ok := installed.(oneThreadBLAS); ok && threads > 1 && chunks >= threads {
+		j.blas, helpers = one.OneThread(), threads-1
+	}
+	if lanes := helpers + 1; len(j.lanes) < lanes {
+		j.lanes = append(j.lanes, make([]convLane[T], lanes-len(j.lanes))...)
+		j.busy = make([]atomic.Bool, lanes)
+	}
+	j.pass, j.g, j.x, j.w, j.b, j.dy, j.out = pass, g, x, w, b, dy, out
+	workpool.Run(j, chunks, helpers)
+	j.x, j.w, j.b, j.dy, j.out, j.blas = nil, nil, nil, nil, nil, nil
 }
