@@ -68,3 +68,34 @@ func TestPoolBackwardRecordedWinners(t *testing.T) {
 		})
 	}
 }
+
+// TestPool2x2PlaneMatchesGeneral: the 2×2 plane loop gives the general
+// rule's winners and values, on even and odd planes (whose last row and
+// column no window covers), ties, signed zeros and NaNs included.
+func TestPool2x2PlaneMatchesGeneral(t *testing.T) {
+	tests := []struct{ h, w int }{{6, 8}, {7, 5}, {28, 28}, {2, 2}, {3, 9}}
+	rng := rand.New(rand.NewPCG(9, 10))
+	negZero := float32(math.Copysign(0, -1))
+	values := []float32{0, negZero, 1, -1, 1, float32(math.Inf(1)), float32(math.Inf(-1)), float32(math.NaN())}
+	for _, tt := range tests {
+		g := poolGeom{planes: 1, h: tt.h, w: tt.w, oh: tt.h / 2, ow: tt.w / 2, kernel: 2, stride: 2}
+		p := make([]float32, g.h*g.w)
+		q := make([]float32, g.oh*g.ow)
+		win := make([]int32, len(q))
+		for trial := 0; trial < 500; trial++ {
+			for i := range p {
+				p[i] = values[rng.IntN(len(values))]
+			}
+			pool2x2Plane(g, p, q, win)
+			for oy := 0; oy < g.oh; oy++ {
+				for ox := 0; ox < g.ow; ox++ {
+					want := poolWinner(g, p, oy, ox)
+					o := oy*g.ow + ox
+					if int(win[o]) != want || math.Float32bits(q[o]) != math.Float32bits(p[want]) {
+						t.Fatalf("%dx%d window (%d,%d) of %v: winner %d value %v, want %d %v", g.h, g.w, oy, ox, p, win[o], q[o], want, p[want])
+					}
+				}
+			}
+		}
+	}
+}

@@ -227,6 +227,46 @@ func winner2x2[T float](p []T, w, oy, ox int) int {
 	return best
 }
 
+// pool2x2Plane pools plane p into q with 2×2 windows of stride 2 and no
+// padding, recording the winners in win unless it is nil: winner2x2's
+// rule, with the window's four values read once, the rare window that
+// holds a NaN sent to winner2x2 and the others compared without it, in
+// code the compiler turns into conditional moves rather than branches
+// that ReLU's many ties make unpredictable.
+func pool2x2Plane[T float](g poolGeom, p, q []T, win []int32) {
+	w := g.w
+	for oy := 0; oy < g.oh; oy++ {
+		i0 := 2 * oy * w
+		r0, r1 := p[i0:i0+2*g.ow], p[i0+w:i0+w+2*g.ow]
+		out := q[oy*g.ow : (oy+1)*g.ow]
+		for ox := range out {
+			a, b, c, d := r0[2*ox], r0[2*ox+1], r1[2*ox], r1[2*ox+1]
+			var at int
+			if a != a || b != b || c != c || d != d {
+				at = winner2x2(p, w, oy, ox)
+			} else {
+				// The first maximum of each row, then of the two.
+				top, topAt := a, 0
+				if b > a {
+					top, topAt = b, 1
+				}
+				bottom, bottomAt := c, w
+				if d > c {
+					bottom, bottomAt = d, w+1
+				}
+				if bottom > top {
+					topAt = bottomAt
+				}
+				at = i0 + 2*ox + topAt
+			}
+			out[ox] = p[at]
+			if win != nil {
+				win[oy*g.ow+ox] = int32(at)
+			}
+		}
+	}
+}
+
 // is2x2 tells whether winner2x2 applies.
 func (g poolGeom) is2x2() bool { return g.kernel == 2 && g.stride == 2 && g.pad == 0 }
 
@@ -237,6 +277,14 @@ func poolForward[T float](g poolGeom, x, y []T, win []int32) {
 	parallelFor(g.planes, func(lo, hi int) {
 		for pl := lo; pl < hi; pl++ {
 			p, q := x[pl*in:(pl+1)*in], y[pl*out:(pl+1)*out]
+			if g.is2x2() {
+				var w []int32
+				if win != nil {
+					w = win[pl*out : (pl+1)*out]
+				}
+				pool2x2Plane(g, p, q, w)
+				continue
+			}
 			for oy := 0; oy < g.oh; oy++ {
 				for ox := 0; ox < g.ow; ox++ {
 					var at int
