@@ -245,19 +245,21 @@ func pool2x2Plane[T float](g poolGeom, p, q []T, win []int32) {
 			if a != a || b != b || c != c || d != d {
 				at = winner2x2(p, w, oy, ox)
 			} else {
-				// The first maximum of each row, then of the two.
-				top, topAt := a, 0
+				// The first maximum of each row, then of the two. Only
+				// integers are chosen, which the compiler does with
+				// conditional moves; the values are loaded again.
+				topAt, bottomAt := 0, 0
 				if b > a {
-					top, topAt = b, 1
+					topAt = 1
 				}
-				bottom, bottomAt := c, w
 				if d > c {
-					bottom, bottomAt = d, w+1
+					bottomAt = 1
 				}
-				if bottom > top {
-					topAt = bottomAt
+				inBottom := 0
+				if r1[2*ox+bottomAt] > r0[2*ox+topAt] {
+					inBottom = 1
 				}
-				at = i0 + 2*ox + topAt
+				at = i0 + 2*ox + topAt + inBottom*(w+bottomAt-topAt)
 			}
 			out[ox] = p[at]
 			if win != nil {
