@@ -305,13 +305,13 @@ func im2col[T float](g convGeom, xp, col []T, ld, off int) {
 			for j := 0; j < g.k; j++ {
 				r := (c*g.k+i)*g.k + j
 				row := col[r*ld+off : r*ld+off+p]
+				if g.stride == 1 {
+					copyRuns(row, plane[i*wp+j:], g.ow, g.oh, g.ow, wp)
+					continue
+				}
 				for oy := 0; oy < g.oh; oy++ {
 					out := row[oy*g.ow : (oy+1)*g.ow]
 					start := (oy*g.stride+i)*wp + j
-					if g.stride == 1 {
-						copy(out, plane[start:start+len(out)])
-						continue
-					}
 					src := plane[start : start+(len(out)-1)*g.stride+1]
 					for q := range out {
 						out[q] = src[q*g.stride]
@@ -334,16 +334,13 @@ func col2im[T float](g convGeom, col, dxp []T, ld, off int) {
 			for j := 0; j < g.k; j++ {
 				r := (c*g.k+i)*g.k + j
 				row := col[r*ld+off : r*ld+off+p]
+				if g.stride == 1 {
+					addRuns(plane[i*wp+j:], row, g.ow, g.oh, wp, g.ow)
+					continue
+				}
 				for oy := 0; oy < g.oh; oy++ {
 					src := row[oy*g.ow : (oy+1)*g.ow]
 					start := (oy*g.stride+i)*wp + j
-					if g.stride == 1 {
-						d := plane[start : start+len(src)]
-						for q, v := range src {
-							d[q] += v
-						}
-						continue
-					}
 					d := plane[start : start+(len(src)-1)*g.stride+1]
 					for q, v := range src {
 						d[q*g.stride] += v

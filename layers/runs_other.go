@@ -1,0 +1,10 @@
+//go:build !amd64 || purego
+
+package layers
+
+// useAVX512Runs is false: there are no vector kernels here.
+var useAVX512Runs = false
+
+// runsVec: without vector kernels, the loops of copyRuns and addRuns do
+// all the work.
+func runsVec[T float](add bool, dst, src []T, n, runs, dstStride, srcStride int) bool { return false }
