@@ -75,6 +75,12 @@
 // while another training job ran. WithThreads(1) turns all of this off.
 // Results never depend on it: see above.
 //
+// Code that splits its own work over the pool takes OneThread, a view
+// whose products run on the calling goroutine with the same kernels (and
+// bits): the layers package's convolution runs a whole chunk of images per
+// thread, product included, which took the MNIST CNN's step on two threads
+// from 29 to 22 ms, against one split product per chunk.
+//
 // # CPU requirements
 //
 // The kernels need amd64 with AVX2 and FMA (Intel Haswell, AMD Excavator

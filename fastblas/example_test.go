@@ -43,3 +43,17 @@ func ExampleNew() {
 	fmt.Println(c)
 	// Output: [4 2 10 5]
 }
+
+// Code that splits its own work over goroutines (the convolution runs a
+// chunk of images per thread) takes the one-thread view, whose products
+// stay on the calling goroutine and give the same bits.
+func ExampleImplementation_OneThread() {
+	impl := fastblas.New(fastblas.WithThreads(2))
+	one := impl.OneThread()
+	a := []float32{1, 2, 3, 4}
+	b := []float32{1, 1, 0, 1}
+	c := make([]float32, 4)
+	one.Sgemm(blas.NoTrans, blas.NoTrans, 2, 2, 2, 1, a, 2, b, 2, 0, c, 2)
+	fmt.Println(c)
+	// Output: [1 3 3 7]
+}

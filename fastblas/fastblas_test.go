@@ -263,11 +263,16 @@ func testDeterminism[T float](t *testing.T) {
 		avx2.useAVX512(false)
 		others = append(others, avx2)
 	}
+	// So must the one-thread view of a split Implementation.
+	oneThreadView := split.OneThread()
 	for i, s := range shapes {
 		for _, tA := range transposes {
 			for _, tB := range transposes {
 				p := newProblem(uint64(100+i), tA, tB, s.m, s.n, s.k, 1, T(0.5), T(-2), false)
 				want := p.run(one)
+				if got := p.run(oneThreadView); !equalBits(got, want) {
+					t.Fatalf("%s %s%s: the OneThread view is not bit-identical to 1 thread", s.name, trans(tA), trans(tB))
+				}
 				for _, impl := range others {
 					for rep := 0; rep < 3; rep++ {
 						if got := p.run(impl); !equalBits(got, want) {

@@ -13,13 +13,14 @@ import (
 )
 
 // convOp is a 2-D convolution with bias over NCHW input. The batch is cut
-// into chunks of images (see colTarget); each chunk is unrolled by im2col
-// into one matrix, images side by side (C·k·k × images·OH·OW), so that the
-// forward pass and both backward passes are one large product per chunk
-// on the BLAS installed with gorgonia.Use (fastblas in cmd/mnist, split
-// over its threads), where one product per image (32×196×400 for the
-// MNIST CNN's second layer) was too small to split. The unrolling, the
-// folding back (col2im) and the pooling run over the same worker pool.
+// into chunks of images (see colTarget and minChunks); each chunk is
+// unrolled by im2col into one matrix, images side by side (C·k·k ×
+// images·OH·OW), so that the forward pass and both backward passes are one
+// large product per chunk on the BLAS installed with gorgonia.Use, where
+// one product per image (32×196×400 for the MNIST CNN's second layer) was
+// too small. The chunks are split over the threads of the worker pool, a
+// whole chunk per part (convJob), with fastblas' one-thread view making
+// each product.
 type convOp struct {
 	opkit.Pure
 	kernel, stride, padding int
