@@ -283,7 +283,7 @@ func (ws *workspace[T]) gemm(sp *kernelSpec[T], g *gemmArgs[T], i0, i1, j0, j1 i
 			for ic := 0; ic < m; ic += sp.mc {
 				mcur := min(sp.mc, m-ic)
 				if rows := mcur % mr; rows != 0 {
-					ws.packEdgeA(g, i0+ic+mcur-rows, rows, pc, kcur)
+					ws.packEdgeA(sp, g, i0+ic+mcur-rows, rows, pc, kcur)
 				}
 				ws.macro(sp, g, i0+ic, mcur, pc, kcur, j0+jc, ncur, beta, load)
 			}

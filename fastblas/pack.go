@@ -3,10 +3,15 @@ package fastblas
 import "unsafe"
 
 // grow returns buf with length n, reallocating only when its capacity is
-// too small, so a workspace reaches its final size after a few calls.
-func grow[T float](buf []T, n int) []T {
+// too small, and then with room for full, the largest block its kernel
+// ever packs. A workspace thus allocates once, on its first product,
+// however large: which workspace meets which product depends on timing
+// (the free list hands them to whichever goroutine asks first), so sizing
+// them to the products they happened to meet would let a training step
+// allocate long after the first ones.
+func grow[T float](buf []T, n, full int) []T {
 	if cap(buf) < n {
-		return make([]T, n)
+		return make([]T, n, max(n, full))
 	}
 	return buf[:n]
 }
@@ -14,8 +19,8 @@ func grow[T float](buf []T, n int) []T {
 // packEdgeA copies rows [i, i+rows) (rows < mr) and columns [p0, p0+kcur)
 // of op(A) into ws.packA as one mr×kcur panel stored k-major (the mr values
 // the kernel broadcasts for one k are adjacent), padded with zero rows.
-func (ws *workspace[T]) packEdgeA(g *gemmArgs[T], i, rows, p0, kcur int) {
-	ws.packA = grow(ws.packA, mr*kcur)
+func (ws *workspace[T]) packEdgeA(sp *kernelSpec[T], g *gemmArgs[T], i, rows, p0, kcur int) {
+	ws.packA = grow(ws.packA, mr*kcur, mr*sp.kc)
 	panel, a, lda := ws.packA, g.a, g.lda
 	clear(panel)
 	if g.aTrans {
@@ -41,7 +46,7 @@ func (ws *workspace[T]) packEdgeA(g *gemmArgs[T], i, rows, p0, kcur int) {
 func (ws *workspace[T]) packBlockB(sp *kernelSpec[T], g *gemmArgs[T], p0, kcur, j0, ncur int) {
 	nr := sp.nr
 	panels := (ncur + nr - 1) / nr
-	ws.packB = grow(ws.packB, panels*nr*kcur)
+	ws.packB = grow(ws.packB, panels*nr*kcur, sp.kc*sp.nc)
 	b, ldb := g.b, g.ldb
 	for jr := 0; jr < ncur; jr += nr {
 		panel := ws.packB[jr*kcur : (jr+nr)*kcur]

@@ -57,14 +57,26 @@ func TestTrainStepAllocatesLittle(t *testing.T) {
 		}
 	}
 	step()
-	const steps = 20
-	var before, after runtime.MemStats
-	runtime.ReadMemStats(&before)
-	for i := 0; i < steps; i++ {
-		step()
-	}
-	runtime.ReadMemStats(&after)
-	if perStep := (after.TotalAlloc - before.TotalAlloc) / steps; perStep > 16<<10 {
+	if perStep := bytesPerStep(step); perStep > 16<<10 {
 		t.Fatalf("a training step allocates %d bytes, want at most 16 KiB", perStep)
 	}
+}
+
+// bytesPerStep is what step allocates in the steady state: the least mean
+// over three windows of ten steps, so that a buffer a busy machine's
+// scheduling lets grow late (the first time a worker joins a product of
+// some shape) does not count, while anything allocated at every step does.
+func bytesPerStep(step func()) uint64 {
+	const steps = 10
+	least := uint64(math.MaxUint64)
+	for window := 0; window < 3; window++ {
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		for i := 0; i < steps; i++ {
+			step()
+		}
+		runtime.ReadMemStats(&after)
+		least = min(least, (after.TotalAlloc-before.TotalAlloc)/steps)
+	}
+	return least
 }

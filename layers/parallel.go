@@ -139,9 +139,7 @@ func (j *convJob[T]) RunPart(chunk, _ int) {
 	n0 := chunk * nb
 	nc := min(nb, g.n-n0)
 	ld := nc * p
-	lane.col = growScratch(lane.col, kk*ld)
-	lane.mat = growScratch(lane.mat, g.f*ld)
-	lane.padded = growScratch(lane.padded, g.paddedLen())
+	lane.col, lane.mat = lane.col[:kk*ld], lane.mat[:g.f*ld]
 	in := g.c * g.h * g.w
 	switch j.pass {
 	case passForward:
@@ -176,7 +174,7 @@ func unrollChunk[T float](g convGeom, x []T, lane *convLane[T], n0, nc int) {
 }
 
 // growScratch returns buf with length n, reallocating only when it is too
-// small, so a lane reaches its final size in the first step.
+// small, so the lanes reach their final size in the first step.
 func growScratch[T float](buf []T, n int) []T {
 	if cap(buf) < n {
 		return make([]T, n)
@@ -225,7 +223,7 @@ type oneThreadBLAS interface {
 // same either way, so the results are too.
 func runConv[T float](js *convJobs, pass convPass, g convGeom, x, w, b, dy, out []T) {
 	j := jobFor[T](js)
-	chunks := (g.n + g.chunk() - 1) / g.chunk()
+	chunks := g.chunks()
 	installed := G.WhichBLAS()
 	threads, helpers := blasThreads(), 0
 	j.blas = installed
@@ -235,6 +233,17 @@ func runConv[T float](js *convJobs, pass convPass, g convGeom, x, w, b, dy, out 
 	if lanes := helpers + 1; len(j.lanes) < lanes {
 		j.lanes = append(j.lanes, make([]convLane[T], lanes-len(j.lanes))...)
 		j.busy = make([]atomic.Bool, lanes)
+	}
+	// Every lane is sized for a full chunk here, before any part runs:
+	// which lanes a pass uses depends on how many workers join it, so a
+	// lane grown on first use could first be used, and allocate, many
+	// steps into training.
+	ld := g.chunk() * g.p()
+	for i := range j.lanes {
+		lane := &j.lanes[i]
+		lane.col = growScratch(lane.col, g.kk()*ld)
+		lane.mat = growScratch(lane.mat, g.f*ld)
+		lane.padded = growScratch(lane.padded, g.paddedLen())
 	}
 	j.pass, j.g, j.x, j.w, j.b, j.dy, j.out = pass, g, x, w, b, dy, out
 	workpool.Run(j, chunks, helpers)
