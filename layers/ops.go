@@ -174,8 +174,6 @@ func shapeArg(op string, in []G.DimSizer, i int) (tensor.Shape, error) {
 	return s.Clone(), nil
 }
 
-// actForward computes y = f(x). Transcendental functions go through float64
-// so that float32 results are correctly rounded.
 // reluMask sets dst[i] = src[i] where x[i] > 0 and 0 elsewhere (NaN
 // counts as not positive), without a branch: with the random signs of
 // pre-activations a branch mispredicts half the time, which made ReLU's
@@ -216,11 +214,13 @@ func reluMask[T float](x, src, dst []T) {
 	}
 }
 
+// actForward computes y = f(x). Transcendental functions go through float64
+// so that float32 results are correctly rounded.
 func actForward[T float](kind actKind, alpha T, x, y []T) {
 	y = y[:len(x)]
 	switch kind {
 	case actReLU:
-		reluMask(x, x, y)
+		parallelReLUMask(x, x, y)
 	case actLeakyReLU:
 		for i, v := range x {
 			if v > 0 {
@@ -264,7 +264,7 @@ func actBackward[T float](kind actKind, alpha T, x, y, g, dx []T) {
 	y, g, dx = y[:n], g[:n], dx[:n]
 	switch kind {
 	case actReLU:
-		reluMask(x, g, dx)
+		parallelReLUMask(x, g, dx)
 	case actLeakyReLU:
 		for i, v := range x {
 			if v > 0 {
