@@ -8,3 +8,7 @@ var useAVX512Runs = false
 // runsVec: without vector kernels, the loops of copyRuns and addRuns do
 // all the work.
 func runsVec[T float](add bool, dst, src []T, n, runs, dstStride, srcStride int) bool { return false }
+
+// transposeVec: without vector kernels, transposeInto's loop does all the
+// work.
+func transposeVec[T float](dst, src []T, rows, cols int) (doneRows, doneCols int) { return 0, 0 }
