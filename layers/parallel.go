@@ -208,6 +208,13 @@ func (j *convJob[T]) RunPart(chunk, _ int) {
 	switch j.pass {
 	case passForward:
 		unrollChunk(g, j.x, lane, n0, nc)
+		if g.pixelMajorForward() {
+			gemmOn(j.blas, true, true, ld, g.f, kk, 1, lane.col, ld, j.w, kk, 0, lane.mat, g.f)
+			for i := 0; i < nc; i++ {
+				transposeAddBias(j.out[(n0+i)*g.f*p:(n0+i+1)*g.f*p], lane.mat[i*p*g.f:(i+1)*p*g.f], j.b, p, g.f)
+			}
+			break
+		}
 		gemmOn(j.blas, false, false, g.f, ld, kk, 1, j.w, kk, lane.col, ld, 0, lane.mat, ld)
 		scatterBias(g, lane.mat, j.b, j.out, n0, nc)
 	case passData:

@@ -9,6 +9,8 @@ var useAVX512Runs = false
 // all the work.
 func runsVec[T float](add bool, dst, src []T, n, runs, dstStride, srcStride int) bool { return false }
 
-// transposeVec: without vector kernels, transposeInto's loop does all the
+// transposeVec: without vector kernels, transpose's loop does all the
 // work.
-func transposeVec[T float](dst, src []T, rows, cols int) (doneRows, doneCols int) { return 0, 0 }
+func transposeVec[T float](dst, src, bias []T, rows, cols int) (doneRows, doneCols int) {
+	return 0, 0
+}
