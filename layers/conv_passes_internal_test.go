@@ -1,0 +1,108 @@
+package layers
+
+import (
+	"fmt"
+	"math"
+	"testing"
+
+	"gonum.org/v1/gonum/blas/gonum"
+	G "gorgonia.org/gorgonia"
+
+	"github.com/adamant-ml/adamant/fastblas"
+)
+
+// BenchmarkConvPasses times each pass of the MNIST CNN's two convolutions
+// over a batch of 64 on fastblas with one thread, the passes one by one,
+// so that a change to one of them can be measured apart from the step.
+func BenchmarkConvPasses(b *testing.B) {
+	fastblas.Install(fastblas.WithThreads(1))
+	defer G.Use(gonum.Implementation{})
+	for _, l := range []struct {
+		name string
+		g    convGeom
+	}{
+		{"conv1", convGeom{n: 64, c: 1, h: 28, w: 28, f: 16, oh: 28, ow: 28, k: 5, stride: 1, pad: 2}},
+		{"conv2", convGeom{n: 64, c: 16, h: 14, w: 14, f: 32, oh: 14, ow: 14, k: 5, stride: 1, pad: 2}},
+	} {
+		g := l.g
+		x := make([]float32, g.n*g.c*g.h*g.w)
+		w := make([]float32, g.f*g.kk())
+		bias := make([]float32, g.f)
+		y := make([]float32, g.n*g.f*g.p())
+		for i := range x {
+			x[i] = float32(i%13) - 6
+		}
+		for i := range w {
+			w[i] = float32(i%7) * 0.1
+		}
+		for i := range y {
+			y[i] = float32(i%5) - 2
+		}
+		dx, shares, dw := make([]float32, len(x)), make([]float32, g.chunks()*g.kk()*g.f), make([]float32, len(w))
+		js := &convJobs{}
+		for _, pass := range []struct {
+			name string
+			run  func()
+		}{
+			{"forward", func() { runConv(js, passForward, g, x, w, bias, nil, y) }},
+			{"data", func() { runConv(js, passData, g, nil, w, nil, y, dx) }},
+			{"filter", func() { convBackwardFilter(js, g, x, y, dw, shares) }},
+		} {
+			b.Run(fmt.Sprintf("%s/%s", l.name, pass.name), func(b *testing.B) {
+				pass.run()
+				b.ResetTimer()
+				for i := 0; i < b.N; i++ {
+					pass.run()
+				}
+			})
+		}
+	}
+}
+
+// TestPixelMajorForwardSameBits: on fastblas, the forward pass made as
+// yᵀ = colᵀ·Wᵀ and transposed (pixelMajorForward) gives the bits of
+// y = W·col with the bias scattered, for filter counts on and off the
+// transpose kernel's tiles and output planes that are not whole tiles.
+func TestPixelMajorForwardSameBits(t *testing.T) {
+	fastblas.Install(fastblas.WithThreads(1))
+	defer G.Use(gonum.Implementation{})
+	for _, g := range []convGeom{
+		{n: 5, c: 16, h: 14, w: 14, f: 32, oh: 14, ow: 14, k: 5, stride: 1, pad: 2},
+		{n: 3, c: 1, h: 28, w: 28, f: 16, oh: 28, ow: 28, k: 5, stride: 1, pad: 2},
+		{n: 4, c: 3, h: 9, w: 7, f: 20, oh: 5, ow: 4, k: 3, stride: 2, pad: 1},
+	} {
+		if !g.pixelMajorForward() {
+			t.Fatalf("%+v: not pixel-major", g)
+		}
+		x := make([]float32, g.n*g.c*g.h*g.w)
+		w := make([]float32, g.f*g.kk())
+		bias := make([]float32, g.f)
+		for i := range x {
+			x[i] = float32(math.Sin(float64(i)))
+		}
+		for i := range w {
+			w[i] = float32(math.Cos(float64(i))) * 0.3
+		}
+		for i := range bias {
+			bias[i] = float32(i)*0.01 - 0.1
+		}
+		got := make([]float32, g.n*g.f*g.p())
+		runConv(&convJobs{}, passForward, g, x, w, bias, nil, got)
+
+		want := make([]float32, len(got))
+		lane := &convLane[float32]{padded: make([]float32, g.paddedLen())}
+		for n0 := 0; n0 < g.n; n0 += g.chunk() {
+			nc := min(g.chunk(), g.n-n0)
+			ld := nc * g.p()
+			lane.col, lane.mat = make([]float32, g.kk()*ld), make([]float32, g.f*ld)
+			unrollChunk(g, x, lane, n0, nc)
+			gemmOn(G.WhichBLAS(), false, false, g.f, ld, g.kk(), 1, w, g.kk(), lane.col, ld, 0, lane.mat, ld)
+			scatterBias(g, lane.mat, bias, want, n0, nc)
+		}
+		for i := range want {
+			if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+				t.Fatalf("%+v: y[%d] = %v, want %v", g, i, got[i], want[i])
+			}
+		}
+	}
+}
