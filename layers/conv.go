@@ -153,7 +153,11 @@ func MaxPool2D(kernel int, opts ...PoolOption) Layer {
 }
 
 // Forward adds the pooling node; it has no parameters.
-func (m *maxPool2D) Forward(s *Scope, x *G.Node) (*G.Node, error) {
+func (m *maxPool2D) Forward(s *Scope, x *G.Node) (*G.Node, error) { return m.forward(s, x, false) }
+
+// forward adds the pooling node, of relu(x) when relu is set (a ReLU
+// that Sequential fused into it).
+func (m *maxPool2D) forward(s *Scope, x *G.Node, relu bool) (*G.Node, error) {
 	if err := checkInput("MaxPool2D", s, x); err != nil {
 		return nil, err
 	}
@@ -163,7 +167,7 @@ func (m *maxPool2D) Forward(s *Scope, x *G.Node) (*G.Node, error) {
 	if 2*m.padding > m.kernel {
 		return nil, errors.Errorf("layers: MaxPool2D padding = %d must be ≤ kernel/2 = %d", m.padding, m.kernel/2)
 	}
-	op := poolOp{kernel: m.kernel, stride: m.stride, padding: m.padding, out: opkit.NewOutput(), winners: &poolWinners{}}
+	op := poolOp{kernel: m.kernel, stride: m.stride, padding: m.padding, relu: relu, out: opkit.NewOutput(), winners: &poolWinners{}}
 	return guard(m.String(), func() (*G.Node, error) { return G.ApplyOp(op, x) })
 }
 

@@ -1,6 +1,7 @@
 package layers_test
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"strings"
@@ -344,5 +345,61 @@ func TestDescribe(t *testing.T) {
 	}
 	if s := model.(interface{ String() string }).String(); !strings.Contains(s, "4: Dense(10)") {
 		t.Errorf("String() = %s", s)
+	}
+}
+
+// TestSequentialFusesReLUIntoMaxPool: in a Sequential, a ReLU followed by
+// a MaxPool2D becomes one fused node, and a CNN's output and parameter
+// gradients are bit for bit those of the same network with the ReLU kept
+// apart (nested in a Sequential of its own).
+func TestSequentialFusesReLUIntoMaxPool(t *testing.T) {
+	build := func(relu layers.Layer) (y *G.Node, grads G.Nodes, m G.VM, nodes string) {
+		g := G.NewGraph()
+		s, err := layers.NewScope(g, tensor.Float32, true, 3, 7, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		x, xT, err := s.Input("input", tensor.Shape{3, 2, 9, 8})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range xT.Data().([]float32) {
+			xT.Data().([]float32)[i] = float32(math.Sin(float64(i) * 0.7))
+		}
+		model := layers.Sequential(layers.Conv2D(4, 3, layers.WithPadding(1)), relu, layers.MaxPool2D(2), layers.Flatten(), layers.Dense(3))
+		if y, err = model.Forward(s, x); err != nil {
+			t.Fatal(err)
+		}
+		var learn G.Nodes
+		for _, p := range s.Params().List() {
+			learn = append(learn, p.Node)
+		}
+		if grads, err = G.Grad(G.Must(G.Sum(G.Must(G.Square(y)))), learn...); err != nil {
+			t.Fatal(err)
+		}
+		m = G.NewTapeMachine(g)
+		if err := m.RunAll(); err != nil {
+			t.Fatal(err)
+		}
+		return y, grads, m, fmt.Sprint(g.AllNodes())
+	}
+	fusedY, fusedGrads, fm, fusedNodes := build(layers.ReLU())
+	defer fm.Close()
+	apartY, apartGrads, am, apartNodes := build(layers.Sequential(layers.ReLU()))
+	defer am.Close()
+	if !strings.Contains(fusedNodes, "∘ReLU") || strings.Contains(apartNodes, "∘ReLU") {
+		t.Fatalf("fused graph %s, separate graph %s: want the fused pooling only in the first", fusedNodes, apartNodes)
+	}
+	same := func(what string, a, b *G.Node) {
+		av, bv := a.Value().Data().([]float32), b.Value().Data().([]float32)
+		for i := range av {
+			if math.Float32bits(av[i]) != math.Float32bits(bv[i]) {
+				t.Fatalf("%s[%d]: %v fused, %v apart", what, i, av[i], bv[i])
+			}
+		}
+	}
+	same("output", fusedY, apartY)
+	for i := range fusedGrads {
+		same(fmt.Sprintf("gradient %d", i), fusedGrads[i], apartGrads[i])
 	}
 }

@@ -99,3 +99,73 @@ func TestPool2x2PlaneMatchesGeneral(t *testing.T) {
 		}
 	}
 }
+
+// TestFusedReLUPoolMatchesTwoPasses: pooling with the ReLU fused gives the
+// values and input gradients, bit for bit, of reluMask followed by the
+// plain pooling and their backward passes, with recorded winners and
+// without, for the 2×2 path and the general one (overlapping windows
+// included), on ties, signed zeros, infinities and NaNs.
+func TestFusedReLUPoolMatchesTwoPasses(t *testing.T) {
+	tests := []struct {
+		name                        string
+		planes, h, w, k, stride, pd int
+	}{
+		{"2x2", 3, 6, 8, 2, 2, 0},
+		{"2x2 odd plane", 2, 7, 5, 2, 2, 0},
+		{"3x3 stride 2 pad 1", 2, 7, 6, 3, 2, 1},
+		{"3x3 stride 1 overlapping", 2, 5, 5, 3, 1, 1},
+	}
+	rng := rand.New(rand.NewPCG(11, 12))
+	negZero := float32(math.Copysign(0, -1))
+	values := []float32{0, negZero, 1, -1, 2, -2, 1e-45, float32(math.Inf(1)), float32(math.Inf(-1)), float32(math.NaN())}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			plain := poolGeom{planes: tt.planes, h: tt.h, w: tt.w, kernel: tt.k, stride: tt.stride, pad: tt.pd}
+			plain.oh, plain.ow = outSize(plain.h, plain.kernel, plain.stride, plain.pad), outSize(plain.w, plain.kernel, plain.stride, plain.pad)
+			fused := plain
+			fused.relu = true
+			x := make([]float32, plain.planes*plain.h*plain.w)
+			grad := make([]float32, plain.planes*plain.oh*plain.ow)
+			for trial := 0; trial < 300; trial++ {
+				for i := range x {
+					x[i] = values[rng.IntN(len(values))]
+				}
+				for i := range grad {
+					grad[i] = float32(rng.NormFloat64())
+					if i%7 == 0 {
+						grad[i] = negZero
+					}
+				}
+				// Two passes: r = relu(x), y = pool(r); dr = pool'(dy), dx = relu'(dr).
+				r := make([]float32, len(x))
+				reluMask(x, x, r)
+				wantY, win := make([]float32, len(grad)), make([]int32, len(grad))
+				poolForward(plain, r, wantY, win)
+				dr, wantDX := make([]float32, len(x)), make([]float32, len(x))
+				poolBackward(plain, r, grad, dr, win)
+				reluMask(x, dr, wantDX)
+
+				gotY, fusedWin := make([]float32, len(grad)), make([]int32, len(grad))
+				poolForward(fused, x, gotY, fusedWin)
+				for i := range wantY {
+					if math.Float32bits(gotY[i]) != math.Float32bits(wantY[i]) {
+						t.Fatalf("y[%d] = %v, want %v (input %v)", i, gotY[i], wantY[i], x)
+					}
+				}
+				for _, recorded := range []bool{true, false} {
+					w := fusedWin
+					if !recorded {
+						w = nil
+					}
+					gotDX := make([]float32, len(x))
+					poolBackward(fused, x, grad, gotDX, w)
+					for i := range wantDX {
+						if math.Float32bits(gotDX[i]) != math.Float32bits(wantDX[i]) {
+							t.Fatalf("recorded=%v: dx[%d] = %v, want %v (input %v)", recorded, i, gotDX[i], wantDX[i], x)
+						}
+					}
+				}
+			}
+		})
+	}
+}

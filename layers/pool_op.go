@@ -3,6 +3,7 @@ package layers
 import (
 	"fmt"
 	"hash"
+	"sync"
 
 	"github.com/chewxy/hm"
 	"github.com/pkg/errors"
@@ -19,15 +20,24 @@ import (
 // without winners (built by hand, in a test) makes the backward pass
 // search again; so does a gradient whose forward pass has not run on this
 // shape.
+//
+// With relu set it pools relu(x) instead of x, the ReLU computed plane by
+// plane on the fly (Sequential fuses a ReLU that a MaxPool2D follows):
+// the same values and gradients, bit for bit, without writing the ReLU's
+// output and reading it back, nor making the ReLU's backward pass over
+// it, three passes over the largest activations of a CNN.
 type poolOp struct {
 	opkit.Pure
 	kernel, stride, padding int
+	relu                    bool
 	out                     *opkit.Output
 	winners                 *poolWinners
 }
 
 // poolWinners holds, for every output of the last forward pass, the index
-// of its window's winner within its plane.
+// of its window's winner within its plane; with a fused ReLU, a winner
+// that is not positive (so that the ReLU's gradient there is 0) is stored
+// as ^index, which the backward pass skips.
 type poolWinners struct{ idx []int32 }
 
 // record returns room for n winners, or nil when w is nil.
@@ -54,13 +64,14 @@ func (w *poolWinners) recorded(n int) []int32 {
 type poolGeom struct {
 	planes, h, w, oh, ow int
 	kernel, stride, pad  int
+	relu                 bool
 }
 
 func (op poolOp) geom(s tensor.Shape) (poolGeom, error) {
 	if len(s) != 4 {
 		return poolGeom{}, errors.Errorf("layers: %v needs an NCHW input, got shape %v", op, s)
 	}
-	g := poolGeom{planes: s[0] * s[1], h: s[2], w: s[3], kernel: op.kernel, stride: op.stride, pad: op.padding}
+	g := poolGeom{planes: s[0] * s[1], h: s[2], w: s[3], kernel: op.kernel, stride: op.stride, pad: op.padding, relu: op.relu}
 	if g.h < 1 || g.w < 1 || op.kernel < 1 || op.stride < 1 || op.padding < 0 || 2*op.padding > op.kernel ||
 		g.h+2*g.pad < g.kernel || g.w+2*g.pad < g.kernel {
 		return poolGeom{}, errors.Errorf("layers: %v does not fit input shape %v", op, s)
@@ -85,6 +96,9 @@ func (op poolOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
 func (op poolOp) WriteHash(h hash.Hash) { fmt.Fprintf(h, "adamant.%v", op) }
 func (op poolOp) Hashcode() uint32      { return opkit.Hash(op) }
 func (op poolOp) String() string {
+	if op.relu {
+		return fmt.Sprintf("MaxPool2D{k=%d,s=%d,p=%d}∘ReLU", op.kernel, op.stride, op.padding)
+	}
 	return fmt.Sprintf("MaxPool2D{k=%d,s=%d,p=%d}", op.kernel, op.stride, op.padding)
 }
 func (op poolOp) Do(vals ...G.Value) (G.Value, error) { return op.UsePreallocDo(nil, vals...) }
@@ -272,32 +286,61 @@ func pool2x2Plane[T float](g poolGeom, p, q []T, win []int32) {
 // is2x2 tells whether winner2x2 applies.
 func (g poolGeom) is2x2() bool { return g.kernel == 2 && g.stride == 2 && g.pad == 0 }
 
+// rectifiedPlanes holds the buffers a fused ReLU rectifies planes into,
+// one per running part, kept from call to call (*[]float32 or *[]float64).
+var rectifiedPlanes sync.Pool
+
+// rectifiedPlane returns a buffer of at least n values from
+// rectifiedPlanes, or a new one.
+func rectifiedPlane[T float](n int) *[]T {
+	if b, ok := rectifiedPlanes.Get().(*[]T); ok && cap(*b) >= n {
+		return b
+	}
+	b := make([]T, n)
+	return &b
+}
+
 // poolForward pools every plane, the planes split over the pool's
 // workers, and records the winners in win unless it is nil.
 func poolForward[T float](g poolGeom, x, y []T, win []int32) {
 	in, out := g.h*g.w, g.oh*g.ow
 	parallelFor(g.planes, func(lo, hi int) {
+		var rect []T
+		if g.relu {
+			buf := rectifiedPlane[T](in)
+			defer rectifiedPlanes.Put(buf)
+			rect = (*buf)[:in]
+		}
 		for pl := lo; pl < hi; pl++ {
 			p, q := x[pl*in:(pl+1)*in], y[pl*out:(pl+1)*out]
-			if g.is2x2() {
-				var w []int32
-				if win != nil {
-					w = win[pl*out : (pl+1)*out]
-				}
-				pool2x2Plane(g, p, q, w)
-				continue
+			var w []int32
+			if win != nil {
+				w = win[pl*out : (pl+1)*out]
 			}
-			for oy := 0; oy < g.oh; oy++ {
-				for ox := 0; ox < g.ow; ox++ {
-					var at int
-					if g.is2x2() {
-						at = winner2x2(p, g.w, oy, ox)
-					} else {
-						at = poolWinner(g, p, oy, ox)
+			if g.relu {
+				// The ReLU's own kernel and rule, so the pooled values
+				// are those of pooling the ReLU's output.
+				reluMask(p, p, rect)
+				p = rect
+			}
+			if g.is2x2() {
+				pool2x2Plane(g, p, q, w)
+			} else {
+				for oy := 0; oy < g.oh; oy++ {
+					for ox := 0; ox < g.ow; ox++ {
+						at := poolWinner(g, p, oy, ox)
+						q[oy*g.ow+ox] = p[at]
+						if w != nil {
+							w[oy*g.ow+ox] = int32(at)
+						}
 					}
-					q[oy*g.ow+ox] = p[at]
-					if win != nil {
-						win[pl*out+oy*g.ow+ox] = int32(at)
+				}
+			}
+			if g.relu && w != nil {
+				// A winner the ReLU zeroed passes no gradient back.
+				for o, v := range q {
+					if !(v > 0) {
+						w[o] = ^w[o]
 					}
 				}
 			}
@@ -307,7 +350,9 @@ func poolForward[T float](g poolGeom, x, y []T, win []int32) {
 
 // poolBackward routes the gradient plane by plane to the winners, those
 // recorded in win or, when it is nil, searched again; the planes are split
-// over the pool's workers.
+// over the pool's workers. With a fused ReLU, a winner that is not
+// positive gets nothing, as the ReLU's backward pass would have zeroed
+// what the pooling's gave it.
 func poolBackward[T float](g poolGeom, x, grad, dx []T, win []int32) {
 	in, out := g.h*g.w, g.oh*g.ow
 	parallelFor(g.planes, func(lo, hi int) {
@@ -318,16 +363,24 @@ func poolBackward[T float](g poolGeom, x, grad, dx []T, win []int32) {
 				// Overlapping windows (stride < kernel) may share a
 				// winner, whose gradient is then the sum.
 				for o, at := range win[pl*out : (pl+1)*out] {
-					d[at] += q[o]
+					if at >= 0 {
+						d[at] += q[o]
+					}
 				}
 				continue
 			}
 			for oy := 0; oy < g.oh; oy++ {
 				for ox := 0; ox < g.ow; ox++ {
 					var at int
-					if g.is2x2() {
+					switch {
+					case g.relu:
+						at = poolWinnerReLU(g, p, oy, ox)
+						if !(p[at] > 0) {
+							continue
+						}
+					case g.is2x2():
 						at = winner2x2(p, g.w, oy, ox)
-					} else {
+					default:
 						at = poolWinner(g, p, oy, ox)
 					}
 					d[at] += q[oy*g.ow+ox]
@@ -335,6 +388,24 @@ func poolBackward[T float](g poolGeom, x, grad, dx []T, win []int32) {
 			}
 		}
 	})
+}
+
+// poolWinnerReLU is poolWinner over relu(p), for the backward pass of a
+// fused ReLU whose forward pass recorded no winners: the first maximum of
+// the rectified values, none of which is NaN.
+func poolWinnerReLU[T float](g poolGeom, p []T, oy, ox int) int {
+	y0, x0 := oy*g.stride-g.pad, ox*g.stride-g.pad
+	y1, x1 := min(y0+g.kernel, g.h), min(x0+g.kernel, g.w)
+	y0, x0 = max(y0, 0), max(x0, 0)
+	best, bv := y0*g.w+x0, T(0)
+	for y := y0; y < y1; y++ {
+		for x := x0; x < x1; x++ {
+			if v := p[y*g.w+x]; v > bv {
+				bv, best = v, y*g.w+x
+			}
+		}
+	}
+	return best
 }
 
 var (
