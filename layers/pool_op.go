@@ -248,6 +248,9 @@ func winner2x2[T float](p []T, w, oy, ox int) int {
 // code the compiler turns into conditional moves rather than branches
 // that ReLU's many ties make unpredictable.
 func pool2x2Plane[T float](g poolGeom, p, q []T, win []int32) {
+	if pool2x2PlaneVec(g, p, q, win) {
+		return
+	}
 	w := g.w
 	for oy := 0; oy < g.oh; oy++ {
 		i0 := 2 * oy * w

@@ -14,3 +14,7 @@ func runsVec[T float](add bool, dst, src []T, n, runs, dstStride, srcStride int)
 func transposeVec[T float](dst, src, bias []T, rows, cols int) (doneRows, doneCols int) {
 	return 0, 0
 }
+
+// pool2x2PlaneVec: without vector kernels, pool2x2Plane's loop does all
+// the work.
+func pool2x2PlaneVec[T float](g poolGeom, p, q []T, win []int32) bool { return false }

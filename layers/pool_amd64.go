@@ -1,0 +1,32 @@
+//go:build amd64 && !purego
+
+package layers
+
+//go:noescape
+func pool2x2PlaneF32AVX512(p, q *float32, win *int32, w, oh, ow, groups, tailOut, tailLo, tailHi, record int) (ok bool)
+
+// pool2x2PlaneVec pools a float32 plane with the AVX-512 kernel
+// (pool_amd64.s, the same switch as the runs kernels) and reports whether
+// it did: not for float64, nor for a plane with a NaN in a window, which
+// pool2x2Plane then pools with its scalar rule.
+func pool2x2PlaneVec[T float](g poolGeom, p, q []T, win []int32) bool {
+	ps, ok := any(p).([]float32)
+	if !ok || !useAVX512Runs || g.oh == 0 || g.ow == 0 {
+		return false
+	}
+	qs := any(q).([]float32)
+	// The kernel reads rows 0 to 2·oh−1, columns 0 to 2·ow−1 of p and
+	// writes oh·ow values of q and win.
+	if len(ps) < (2*g.oh-1)*g.w+2*g.ow || len(qs) < g.oh*g.ow || (win != nil && len(win) < g.oh*g.ow) {
+		panic("layers: pool2x2PlaneVec: plane too short")
+	}
+	tail := g.ow % 16
+	tailOut := 1<<tail - 1
+	tailIn := 1<<(2*tail) - 1
+	var w *int32
+	record := 0
+	if win != nil {
+		w, record = &win[0], 1
+	}
+	return pool2x2PlaneF32AVX512(&ps[0], &qs[0], w, g.w, g.oh, g.ow, g.ow/16, tailOut, tailIn&0xffff, tailIn>>16, record)
+}
