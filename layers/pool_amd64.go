@@ -30,3 +30,25 @@ func pool2x2PlaneVec[T float](g poolGeom, p, q []T, win []int32) bool {
 	}
 	return pool2x2PlaneF32AVX512(&ps[0], &qs[0], w, g.w, g.oh, g.ow, g.ow/16, tailOut, tailIn&0xffff, tailIn>>16, record)
 }
+
+//go:noescape
+func pool2x2BackwardF32AVX512(d, grad *float32, win *int32, w, oh, ow, groups, tailOut, tailLo, tailHi int)
+
+// pool2x2BackwardVec writes a float32 plane's input gradient from the
+// recorded winners of a 2×2 stride-2 pooling with the AVX-512 kernel and
+// reports whether it did (not for float64). Every cell a window covers is
+// written; the caller clears the rest.
+func pool2x2BackwardVec[T float](g poolGeom, grad, d []T, win []int32) bool {
+	ds, ok := any(d).([]float32)
+	if !ok || !useAVX512Runs || g.oh == 0 || g.ow == 0 {
+		return false
+	}
+	gs := any(grad).([]float32)
+	if len(ds) < (2*g.oh-1)*g.w+2*g.ow || len(gs) < g.oh*g.ow || len(win) < g.oh*g.ow {
+		panic("layers: pool2x2BackwardVec: plane too short")
+	}
+	tail := g.ow % 16
+	tailIn := 1<<(2*tail) - 1
+	pool2x2BackwardF32AVX512(&ds[0], &gs[0], &win[0], g.w, g.oh, g.ow, g.ow/16, 1<<tail-1, tailIn&0xffff, tailIn>>16)
+	return true
+}

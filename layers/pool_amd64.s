@@ -163,3 +163,152 @@ pool_nan:
 	VZEROUPPER
 	MOVB $0, ok+88(FP)
 	RET
+
+DATA poolInterleaveLo<>+0(SB)/8, $0x0000001000000000
+DATA poolInterleaveLo<>+8(SB)/8, $0x0000001100000001
+DATA poolInterleaveLo<>+16(SB)/8, $0x0000001200000002
+DATA poolInterleaveLo<>+24(SB)/8, $0x0000001300000003
+DATA poolInterleaveLo<>+32(SB)/8, $0x0000001400000004
+DATA poolInterleaveLo<>+40(SB)/8, $0x0000001500000005
+DATA poolInterleaveLo<>+48(SB)/8, $0x0000001600000006
+DATA poolInterleaveLo<>+56(SB)/8, $0x0000001700000007
+GLOBL poolInterleaveLo<>(SB), RODATA|NOPTR, $64
+DATA poolInterleaveHi<>+0(SB)/8, $0x0000001800000008
+DATA poolInterleaveHi<>+8(SB)/8, $0x0000001900000009
+DATA poolInterleaveHi<>+16(SB)/8, $0x0000001a0000000a
+DATA poolInterleaveHi<>+24(SB)/8, $0x0000001b0000000b
+DATA poolInterleaveHi<>+32(SB)/8, $0x0000001c0000000c
+DATA poolInterleaveHi<>+40(SB)/8, $0x0000001d0000000d
+DATA poolInterleaveHi<>+48(SB)/8, $0x0000001e0000000e
+DATA poolInterleaveHi<>+56(SB)/8, $0x0000001f0000000f
+GLOBL poolInterleaveHi<>(SB), RODATA|NOPTR, $64
+
+// func pool2x2BackwardF32AVX512(d, grad *float32, win *int32, w, oh, ow, groups, tailOut, tailLo, tailHi int)
+//
+// Writes the input gradient d of a 2×2 stride-2 pooling from the output
+// gradient and the recorded winners, 16 windows at a time: each window's
+// four cells get (+0) + g at the winner and +0 elsewhere, all four
+// written, so d needs no clearing first (except a last row or column
+// no window covers). A negative winner (^index: a fused ReLU zeroed it)
+// gives the whole window +0.
+TEXT ·pool2x2BackwardF32AVX512(SB), NOSPLIT, $0-80
+	MOVQ d+0(FP), SI
+	MOVQ grad+8(FP), DI
+	MOVQ win+16(FP), R8
+	MOVQ w+24(FP), R11
+	MOVQ oh+32(FP), DX
+	MOVQ groups+48(FP), R12
+	MOVQ tailOut+56(FP), AX
+	KMOVW AX, K6
+	MOVL $0xffff, AX
+	KMOVW AX, K7
+	MOVL $0xffff, R13
+	VMOVDQU32 poolEven<>(SB), Z30
+	VMOVDQU32 poolInterleaveLo<>(SB), Z26
+	VMOVDQU32 poolInterleaveHi<>(SB), Z25
+	VPXORD Z24, Z24, Z24
+	MOVL $1, AX
+	VPBROADCASTD AX, Z29
+	VPBROADCASTD R11, Z28
+	VPADDD Z29, Z28, Z27
+	XORQ CX, CX
+
+back_row:
+	CMPQ CX, DX
+	JGE back_done
+	MOVQ CX, BX
+	IMULQ R11, BX
+	SHLQ $1, BX
+	LEAQ (SI)(BX*4), R9
+	LEAQ (R9)(R11*4), R10
+	MOVQ CX, AX
+	IMULQ ow+40(FP), AX
+	LEAQ (DI)(AX*4), R15
+	LEAQ (R8)(AX*4), R14
+	MOVQ R12, AX
+
+back_group:
+	TESTQ AX, AX
+	JE back_tail
+	VMOVDQU32.Z (R14), K7, Z0
+	VMOVUPS.Z (R15), K7, Z1
+	VADDPS Z24, Z1, Z1
+	VPBROADCASTD BX, Z2
+	VPADDD Z30, Z2, Z2
+	VPSUBD Z2, Z0, Z3
+	VPCMPD $5, Z24, Z0, K1
+	KANDW K7, K1, K1
+	VPCMPD $0, Z24, Z3, K1, K2
+	VPCMPD $0, Z29, Z3, K1, K3
+	VPCMPD $0, Z28, Z3, K1, K4
+	VPCMPD $0, Z27, Z3, K1, K5
+	VMOVAPS.Z Z1, K2, Z4
+	VMOVAPS.Z Z1, K3, Z5
+	VMOVAPS.Z Z1, K4, Z6
+	VMOVAPS.Z Z1, K5, Z7
+	VMOVAPS Z4, Z8
+	VPERMT2PS Z5, Z26, Z8
+	VMOVAPS Z4, Z9
+	VPERMT2PS Z5, Z25, Z9
+	VMOVAPS Z6, Z10
+	VPERMT2PS Z7, Z26, Z10
+	VMOVAPS Z6, Z11
+	VPERMT2PS Z7, Z25, Z11
+	KMOVW R13, K2
+	KMOVW R13, K3
+	VMOVUPS Z8, K2, (R9)
+	VMOVUPS Z9, K3, 64(R9)
+	VMOVUPS Z10, K2, (R10)
+	VMOVUPS Z11, K3, 64(R10)
+	ADDQ $128, R9
+	ADDQ $128, R10
+	ADDQ $64, R14
+	ADDQ $64, R15
+	ADDQ $32, BX
+	DECQ AX
+	JMP back_group
+
+back_tail:
+	KORTESTW K6, K6
+	JE back_next
+	MOVQ tailLo+64(FP), AX
+	MOVQ tailHi+72(FP), R12
+	VMOVDQU32.Z (R14), K6, Z0
+	VMOVUPS.Z (R15), K6, Z1
+	VADDPS Z24, Z1, Z1
+	VPBROADCASTD BX, Z2
+	VPADDD Z30, Z2, Z2
+	VPSUBD Z2, Z0, Z3
+	VPCMPD $5, Z24, Z0, K1
+	KANDW K6, K1, K1
+	VPCMPD $0, Z24, Z3, K1, K2
+	VPCMPD $0, Z29, Z3, K1, K3
+	VPCMPD $0, Z28, Z3, K1, K4
+	VPCMPD $0, Z27, Z3, K1, K5
+	VMOVAPS.Z Z1, K2, Z4
+	VMOVAPS.Z Z1, K3, Z5
+	VMOVAPS.Z Z1, K4, Z6
+	VMOVAPS.Z Z1, K5, Z7
+	VMOVAPS Z4, Z8
+	VPERMT2PS Z5, Z26, Z8
+	VMOVAPS Z4, Z9
+	VPERMT2PS Z5, Z25, Z9
+	VMOVAPS Z6, Z10
+	VPERMT2PS Z7, Z26, Z10
+	VMOVAPS Z6, Z11
+	VPERMT2PS Z7, Z25, Z11
+	KMOVW AX, K2
+	KMOVW R12, K3
+	VMOVUPS Z8, K2, (R9)
+	VMOVUPS Z9, K3, 64(R9)
+	VMOVUPS Z10, K2, (R10)
+	VMOVUPS Z11, K3, 64(R10)
+	MOVQ groups+48(FP), R12
+
+back_next:
+	INCQ CX
+	JMP back_row
+
+back_done:
+	VZEROUPPER
+	RET

@@ -207,3 +207,45 @@ func BenchmarkPool2x2Plane(b *testing.B) {
 		})
 	}
 }
+
+// TestPoolBackwardVectorMatchesLoop: in float32, the vector kernel's
+// backward pass from recorded winners equals the loop's search, on planes
+// of whole groups of 16 windows and masked rests, signed zero gradients
+// included.
+func TestPoolBackwardVectorMatchesLoop(t *testing.T) {
+	rng := rand.New(rand.NewPCG(13, 14))
+	negZero := float32(math.Copysign(0, -1))
+	values := []float32{0, negZero, 1, -1, 2, float32(math.Inf(-1))}
+	for _, shape := range [][2]int{{2, 2}, {6, 8}, {4, 40}, {6, 64}, {28, 28}, {2, 34}} {
+		for _, relu := range []bool{false, true} {
+			g := poolGeom{planes: 3, h: shape[0], w: shape[1], kernel: 2, stride: 2, relu: relu}
+			g.oh, g.ow = g.h/2, g.w/2
+			x := make([]float32, g.planes*g.h*g.w)
+			grad := make([]float32, g.planes*g.oh*g.ow)
+			for trial := 0; trial < 50; trial++ {
+				for i := range x {
+					x[i] = values[rng.IntN(len(values))]
+				}
+				for i := range grad {
+					grad[i] = float32(rng.NormFloat64())
+					if i%5 == 0 {
+						grad[i] = negZero
+					}
+				}
+				win := make([]int32, len(grad))
+				poolForward(g, x, make([]float32, len(grad)), win)
+				vector, loop := make([]float32, len(x)), make([]float32, len(x))
+				for i := range vector {
+					vector[i] = float32(math.NaN()) // every cell must be written
+				}
+				poolBackward(g, x, grad, vector, win)
+				poolBackward(g, x, grad, loop, nil)
+				for i := range loop {
+					if math.Float32bits(vector[i]) != math.Float32bits(loop[i]) {
+						t.Fatalf("%v relu=%v: dx[%d] = %v from the kernel, %v from the loop", shape, relu, i, vector[i], loop[i])
+					}
+				}
+			}
+		}
+	}
+}

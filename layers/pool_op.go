@@ -361,6 +361,9 @@ func poolBackward[T float](g poolGeom, x, grad, dx []T, win []int32) {
 	parallelFor(g.planes, func(lo, hi int) {
 		for pl := lo; pl < hi; pl++ {
 			p, q, d := x[pl*in:(pl+1)*in], grad[pl*out:(pl+1)*out], dx[pl*in:(pl+1)*in]
+			if win != nil && g.is2x2() && g.h%2 == 0 && g.w%2 == 0 && pool2x2BackwardVec(g, q, d, win[pl*out:(pl+1)*out]) {
+				continue
+			}
 			clear(d)
 			if win != nil {
 				// Overlapping windows (stride < kernel) may share a

@@ -18,3 +18,7 @@ func transposeVec[T float](dst, src, bias []T, rows, cols int) (doneRows, doneCo
 // pool2x2PlaneVec: without vector kernels, pool2x2Plane's loop does all
 // the work.
 func pool2x2PlaneVec[T float](g poolGeom, p, q []T, win []int32) bool { return false }
+
+// pool2x2BackwardVec: without vector kernels, poolBackward's loop does
+// all the work.
+func pool2x2BackwardVec[T float](g poolGeom, grad, d []T, win []int32) bool { return false }

@@ -2,8 +2,9 @@
 """Writes the AVX-512 kernels of package layers whose bodies repeat:
 layers/transpose_amd64.s, the 16x16 float32 transposes (one plain, one
 that adds a bias to every output row: the same register choreography),
-and layers/pool_amd64.s, the 2x2 max pooling of a plane (the same window
-step for whole groups of 16 outputs and for the masked last group).
+and layers/pool_amd64.s, the 2x2 max pooling of a plane and its backward
+pass (the same window step for whole groups of 16 outputs and for the
+masked last group).
 Run from the repository root:
     python3 scripts/gen_layers_asm.py
 """
@@ -243,7 +244,132 @@ def pool():
     return "\n".join(L)
 
 
+def pool_back_group(L, label, kout, lo_reg, hi_reg):
+    """One group of up to 16 windows: R14 the winners, R15 the output
+    gradients, R9/R10 the two rows of the input gradient, BX the index of
+    the group's first input."""
+    a = L.append
+    a(f"\tVMOVDQU32.Z (R14), {kout}, Z0")
+    a(f"\tVMOVUPS.Z (R15), {kout}, Z1")
+    # (+0) + g, as the scalar loop adds g to a cleared element.
+    a("\tVADDPS Z24, Z1, Z1")
+    a("\tVPBROADCASTD BX, Z2")
+    a("\tVPADDD Z30, Z2, Z2")
+    a("\tVPSUBD Z2, Z0, Z3")
+    # K1: a winner that takes a gradient (a fused ReLU stores ^index).
+    a("\tVPCMPD $5, Z24, Z0, K1")
+    a(f"\tKANDW {kout}, K1, K1")
+    # K2–K5: the winner is the window's a, b, c or d.
+    a("\tVPCMPD $0, Z24, Z3, K1, K2")
+    a("\tVPCMPD $0, Z29, Z3, K1, K3")
+    a("\tVPCMPD $0, Z28, Z3, K1, K4")
+    a("\tVPCMPD $0, Z27, Z3, K1, K5")
+    a("\tVMOVAPS.Z Z1, K2, Z4")
+    a("\tVMOVAPS.Z Z1, K3, Z5")
+    a("\tVMOVAPS.Z Z1, K4, Z6")
+    a("\tVMOVAPS.Z Z1, K5, Z7")
+    # Interleave a with b (top row) and c with d (bottom row).
+    a("\tVMOVAPS Z4, Z8")
+    a("\tVPERMT2PS Z5, Z26, Z8")
+    a("\tVMOVAPS Z4, Z9")
+    a("\tVPERMT2PS Z5, Z25, Z9")
+    a("\tVMOVAPS Z6, Z10")
+    a("\tVPERMT2PS Z7, Z26, Z10")
+    a("\tVMOVAPS Z6, Z11")
+    a("\tVPERMT2PS Z7, Z25, Z11")
+    a(f"\tKMOVW {lo_reg}, K2")
+    a(f"\tKMOVW {hi_reg}, K3")
+    a("\tVMOVUPS Z8, K2, (R9)")
+    a("\tVMOVUPS Z9, K3, 64(R9)")
+    a("\tVMOVUPS Z10, K2, (R10)")
+    a("\tVMOVUPS Z11, K3, 64(R10)")
+
+
+def pool_back():
+    L = []
+    a = L.append
+    lo = [0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23]
+    hi = [v + 8 for v in lo]
+    for name, vals in (("poolInterleaveLo", lo), ("poolInterleaveHi", hi)):
+        for i in range(0, 16, 2):
+            a(f"DATA {name}<>+{4*i}(SB)/8, $0x{vals[i+1]:08x}{vals[i]:08x}")
+        a(f"GLOBL {name}<>(SB), RODATA|NOPTR, $64")
+    a("")
+    a("// func pool2x2BackwardF32AVX512(d, grad *float32, win *int32, w, oh, ow, groups, tailOut, tailLo, tailHi int)")
+    a("//")
+    a("// Writes the input gradient d of a 2×2 stride-2 pooling from the output")
+    a("// gradient and the recorded winners, 16 windows at a time: each window's")
+    a("// four cells get (+0) + g at the winner and +0 elsewhere, all four")
+    a("// written, so d needs no clearing first (except a last row or column")
+    a("// no window covers). A negative winner (^index: a fused ReLU zeroed it)")
+    a("// gives the whole window +0.")
+    a("TEXT ·pool2x2BackwardF32AVX512(SB), NOSPLIT, $0-80")
+    a("\tMOVQ d+0(FP), SI")
+    a("\tMOVQ grad+8(FP), DI")
+    a("\tMOVQ win+16(FP), R8")
+    a("\tMOVQ w+24(FP), R11")
+    a("\tMOVQ oh+32(FP), DX")
+    a("\tMOVQ groups+48(FP), R12")
+    a("\tMOVQ tailOut+56(FP), AX")
+    a("\tKMOVW AX, K6")
+    a("\tMOVL $0xffff, AX")
+    a("\tKMOVW AX, K7")
+    a("\tMOVL $0xffff, R13")
+    a("\tVMOVDQU32 poolEven<>(SB), Z30")
+    a("\tVMOVDQU32 poolInterleaveLo<>(SB), Z26")
+    a("\tVMOVDQU32 poolInterleaveHi<>(SB), Z25")
+    a("\tVPXORD Z24, Z24, Z24")
+    a("\tMOVL $1, AX")
+    a("\tVPBROADCASTD AX, Z29")
+    a("\tVPBROADCASTD R11, Z28")
+    a("\tVPADDD Z29, Z28, Z27")
+    a("\tXORQ CX, CX")
+    a("")
+    a("back_row:")
+    a("\tCMPQ CX, DX")
+    a("\tJGE back_done")
+    a("\tMOVQ CX, BX")
+    a("\tIMULQ R11, BX")
+    a("\tSHLQ $1, BX")
+    a("\tLEAQ (SI)(BX*4), R9")
+    a("\tLEAQ (R9)(R11*4), R10")
+    a("\tMOVQ CX, AX")
+    a("\tIMULQ ow+40(FP), AX")
+    a("\tLEAQ (DI)(AX*4), R15")
+    a("\tLEAQ (R8)(AX*4), R14")
+    a("\tMOVQ R12, AX")
+    a("")
+    a("back_group:")
+    a("\tTESTQ AX, AX")
+    a("\tJE back_tail")
+    pool_back_group(L, "back_full", "K7", "R13", "R13")
+    a("\tADDQ $128, R9")
+    a("\tADDQ $128, R10")
+    a("\tADDQ $64, R14")
+    a("\tADDQ $64, R15")
+    a("\tADDQ $32, BX")
+    a("\tDECQ AX")
+    a("\tJMP back_group")
+    a("")
+    a("back_tail:")
+    a("\tKORTESTW K6, K6")
+    a("\tJE back_next")
+    a("\tMOVQ tailLo+64(FP), AX")
+    a("\tMOVQ tailHi+72(FP), R12")
+    pool_back_group(L, "back_last", "K6", "AX", "R12")
+    a("\tMOVQ groups+48(FP), R12")
+    a("")
+    a("back_next:")
+    a("\tINCQ CX")
+    a("\tJMP back_row")
+    a("")
+    a("back_done:")
+    a("\tVZEROUPPER")
+    a("\tRET")
+    return "\n".join(L)
+
+
 with open("layers/transpose_amd64.s", "w") as f:
     f.write(HEADER + "\n" + kernel("transpose16F32AVX512", False) + "\n\n" + kernel("transposeBias16F32AVX512", True) + "\n")
 with open("layers/pool_amd64.s", "w") as f:
-    f.write(HEADER + "\n" + pool() + "\n")
+    f.write(HEADER + "\n" + pool() + "\n\n" + pool_back() + "\n")
