@@ -24,4 +24,8 @@
 // its SoftMax takes the running maximum over the whole tensor instead of
 // each row, and its MaxPool2D panics on NaN. Gorgonia panics raised while a
 // layer builds its nodes are returned as errors naming the layer.
+//
+// Sequential runs a ReLU that a MaxPool2D directly follows as one pooling
+// node over the rectified input, with the two layers' values and gradients
+// bit for bit; nest the ReLU in a Sequential of its own to keep its node.
 package layers

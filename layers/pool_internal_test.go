@@ -193,6 +193,12 @@ func BenchmarkPool2x2Plane(b *testing.B) {
 		p[i] = max(float32(rng.NormFloat64()), 0)
 	}
 	q, win := make([]float32, g.oh*g.ow), make([]int32, g.oh*g.ow)
+	benchLoopAndVector(b, func() { pool2x2Plane(g, p, q, win) })
+}
+
+// benchLoopAndVector runs op as sub-benchmarks "loop", with the vector
+// kernels switched off, and "vector", where the machine has them.
+func benchLoopAndVector(b *testing.B, op func()) {
 	vector := useAVX512Runs
 	defer func() { useAVX512Runs = vector }()
 	for _, useVector := range []bool{false, true} {
@@ -202,7 +208,7 @@ func BenchmarkPool2x2Plane(b *testing.B) {
 		b.Run(map[bool]string{false: "loop", true: "vector"}[useVector], func(b *testing.B) {
 			useAVX512Runs = useVector
 			for i := 0; i < b.N; i++ {
-				pool2x2Plane(g, p, q, win)
+				op()
 			}
 		})
 	}
@@ -248,4 +254,20 @@ func TestPoolBackwardVectorMatchesLoop(t *testing.T) {
 			}
 		}
 	}
+}
+
+// BenchmarkPoolBackward times the backward pass of the MNIST CNN's first
+// pooling (64 images × 16 planes of 28×28) from recorded winners, with
+// the vector kernel where there is one and with the loop.
+func BenchmarkPoolBackward(b *testing.B) {
+	g := poolGeom{planes: 64 * 16, h: 28, w: 28, oh: 14, ow: 14, kernel: 2, stride: 2, relu: true}
+	rng := rand.New(rand.NewPCG(1, 2))
+	x := make([]float32, g.planes*g.h*g.w)
+	for i := range x {
+		x[i] = float32(rng.NormFloat64())
+	}
+	grad, win := make([]float32, g.planes*g.oh*g.ow), make([]int32, g.planes*g.oh*g.ow)
+	poolForward(g, x, grad, win)
+	dx := make([]float32, len(x))
+	benchLoopAndVector(b, func() { poolBackward(g, x, grad, dx, win) })
 }
