@@ -106,3 +106,47 @@ func TestPixelMajorForwardSameBits(t *testing.T) {
 		}
 	}
 }
+
+// TestParallelPassesSameBitsAnyThreadCount: ReLU and the bias gradient,
+// split over the threads when large, give the bits of one thread for 2
+// and 3 threads (the sum of each channel is made in one order).
+func TestParallelPassesSameBitsAnyThreadCount(t *testing.T) {
+	defer G.Use(gonum.Implementation{})
+	const n, channels, p = 5, 7, 3001 // n·channels·p > parallelElems
+	x := make([]float32, n*channels*p)
+	g := make([]float32, len(x))
+	for i := range x {
+		x[i] = float32(math.Sin(float64(i) * 0.37))
+		g[i] = float32(math.Cos(float64(i) * 0.11))
+	}
+	run := func(threads int) (relu, masked, sums []float32) {
+		fastblas.Install(fastblas.WithThreads(threads))
+		relu, masked, sums = make([]float32, len(x)), make([]float32, len(x)), make([]float32, channels)
+		parallelReLUMask(x, x, relu)
+		parallelReLUMask(x, g, masked)
+		sumChannels(g, sums, n, channels, p)
+		return relu, masked, sums
+	}
+	wantRelu, wantMasked, wantSums := run(1)
+	for c := range wantSums {
+		var exact float64
+		for i := 0; i < n; i++ {
+			for _, v := range g[(i*channels+c)*p : (i*channels+c+1)*p] {
+				exact += float64(v)
+			}
+		}
+		if d := math.Abs(float64(wantSums[c]) - exact); d > 1e-4*(1+math.Abs(exact)) {
+			t.Fatalf("channel %d sums to %v, want %v", c, wantSums[c], exact)
+		}
+	}
+	for _, threads := range []int{2, 3} {
+		relu, masked, sums := run(threads)
+		for name, pair := range map[string][2][]float32{"relu": {relu, wantRelu}, "masked": {masked, wantMasked}, "sums": {sums, wantSums}} {
+			for i := range pair[1] {
+				if math.Float32bits(pair[0][i]) != math.Float32bits(pair[1][i]) {
+					t.Fatalf("%d threads: %s[%d] = %v, want %v", threads, name, i, pair[0][i], pair[1][i])
+				}
+			}
+		}
+	}
+}
