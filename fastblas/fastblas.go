@@ -1,7 +1,9 @@
 package fastblas
 
 import (
+	"fmt"
 	"runtime"
+	"slices"
 
 	"github.com/adamant-ml/adamant/fastblas/internal/asm"
 	"github.com/adamant-ml/adamant/internal/workpool"
@@ -172,6 +174,47 @@ func (impl *Implementation) sgemm(tA, tB blas.Transpose, m, n, k int, alpha floa
 		m: m, n: n, k: k, alpha: alpha, beta: beta,
 		a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc,
 	}, oneThread)
+}
+
+// SgemmGathered computes C = alpha·A·op(B) + beta·C on the calling
+// goroutine, where the m×k matrix A is not stored but gathered:
+// A[i, p] = a[rows[i]+cols[p]]. With a the zero-padded images of a batch,
+// rows[i] the offset of output position i's window and cols[p] that of
+// kernel cell p within a window, A is their unrolled (im2col) matrix, read
+// from the images instead of being written out first; with the two tables
+// swapped, its transpose. Each element of C gets the FMAs Sgemm gives it on
+// the stored A, in the same order: the same bits.
+//
+// It reports false, computing nothing, where the assembly kernels do not
+// run (see Accelerated); the caller then unrolls A itself. It panics on
+// negative sizes, tables shorter than m or k, an offset outside a, and B
+// or C too short, as Sgemm does.
+func (impl *Implementation) SgemmGathered(tB blas.Transpose, m, n, k int, alpha float32, a []float32, rows, cols []int32, b []float32, ldb int, beta float32, c []float32, ldc int) bool {
+	if !impl.asm {
+		return false
+	}
+	if len(rows) < m || len(cols) < k {
+		panic(fmt.Sprintf("fastblas: SgemmGathered with %d row and %d column offsets for a %d×%d A", len(rows), len(cols), m, k))
+	}
+	if m > 0 && k > 0 {
+		if slices.Min(rows[:m]) < 0 || slices.Min(cols[:k]) < 0 {
+			panic("fastblas: SgemmGathered with a negative offset")
+		}
+		if last := int(slices.Max(rows[:m])) + int(slices.Max(cols[:k])); last >= len(a) {
+			panic(fmt.Sprintf("fastblas: SgemmGathered offsets reach element %d of %d", last, len(a)))
+		}
+	}
+	// A's own checks pass trivially: it is validated above.
+	if !checkGemm(blas.NoTrans, tB, m, n, k, m*k, max(1, k), len(b), ldb, len(c), ldc) {
+		return true
+	}
+	gemm(impl, &impl.ws32, pickSpec(impl.s32, &spec32, n), gemmArgs[float32]{
+		bTrans: tB != blas.NoTrans,
+		m:      m, n: n, k: k, alpha: alpha, beta: beta,
+		a: a, b: b, ldb: ldb, c: c, ldc: ldc,
+		rows: rows[:m], cols: cols[:k],
+	}, true)
+	return true
 }
 
 // Dgemm is Sgemm for float64 matrices; see Sgemm for the semantics.

@@ -30,6 +30,9 @@ type kernelSpec[T float] struct {
 	// nc columns of packed B (kc×nc, 1 MiB) stay in L2.
 	nc     int
 	kernel func(k int, a *T, ars, aps int, b, c *T, ldc int, alpha, beta T, load int)
+	// gathered is kernel with A gathered (element (r, p) at
+	// a[rows[r]+cols[p]]), for SgemmGathered; nil for float64.
+	gathered func(k int, a *T, rows, cols *int32, b, c *T, ldc int, alpha, beta T, load int)
 	// packRows copies the rows of a full panel of B (nr values each).
 	packRows func(dst, src unsafe.Pointer, rows, stride int)
 }
@@ -39,10 +42,10 @@ type kernelSpec[T float] struct {
 // bit-identical results; the AVX-512 ones do twice the work per
 // instruction.
 var (
-	spec32 = kernelSpec[float32]{nr: 16, kc: 256, mc: 240, nc: 1024, kernel: asm.Sgemm6x16, packRows: asm.PackRows64}
+	spec32 = kernelSpec[float32]{nr: 16, kc: 256, mc: 240, nc: 1024, kernel: asm.Sgemm6x16, gathered: asm.Sgemm6x16Gathered, packRows: asm.PackRows64}
 	spec64 = kernelSpec[float64]{nr: 8, kc: 256, mc: 120, nc: 512, kernel: asm.Dgemm6x8, packRows: asm.PackRows64}
 
-	spec32AVX512 = kernelSpec[float32]{nr: 32, kc: 256, mc: 240, nc: 1024, kernel: asm.Sgemm6x32AVX512, packRows: asm.PackRows128AVX512}
+	spec32AVX512 = kernelSpec[float32]{nr: 32, kc: 256, mc: 240, nc: 1024, kernel: asm.Sgemm6x32AVX512, gathered: asm.Sgemm6x32AVX512Gathered, packRows: asm.PackRows128AVX512}
 	spec64AVX512 = kernelSpec[float64]{nr: 16, kc: 256, mc: 120, nc: 512, kernel: asm.Dgemm6x16AVX512, packRows: asm.PackRows128AVX512}
 )
 
@@ -60,6 +63,9 @@ type gemmArgs[T float] struct {
 	ldb            int
 	c              []T
 	ldc            int
+	// rows and cols, when set, make A gathered: op(A)[i, p] is
+	// a[rows[i]+cols[p]] (SgemmGathered), and aTrans and lda are unused.
+	rows, cols []int32
 }
 
 // workspace holds one goroutine's packing buffers. Workspaces live on a
@@ -307,13 +313,22 @@ func (ws *workspace[T]) macro(sp *kernelSpec[T], g *gemmArgs[T], i, mcur, p0, kc
 		for ir := 0; ir < mcur; ir += mr {
 			mrr := min(mr, mcur-ir)
 			off := (i+ir)*ldc + j + jr
+			gathered := g.rows != nil && mrr == mr
 			if mrr == mr && nrr == nr {
-				sp.kernel(kcur, &g.a[(i+ir)*ars+p0*aps], ars, aps, bp, &c[off], ldc, alpha, beta, load)
+				if gathered {
+					sp.gathered(kcur, &g.a[0], &g.rows[i+ir], &g.cols[p0], bp, &c[off], ldc, alpha, beta, load)
+				} else {
+					sp.kernel(kcur, &g.a[(i+ir)*ars+p0*aps], ars, aps, bp, &c[off], ldc, alpha, beta, load)
+				}
 				continue
 			}
-			ap, rs, ps := &g.a[(i+ir)*ars+p0*aps], ars, aps
-			if mrr < mr {
+			var ap *T
+			rs, ps := ars, aps
+			switch {
+			case mrr < mr:
 				ap, rs, ps = &ws.packA[0], 1, mr
+			case !gathered:
+				ap = &g.a[(i+ir)*ars+p0*aps]
 			}
 			// Edge tiles go through ws.tile so that the kernel writes
 			// nothing outside the m×n block of C.
@@ -323,7 +338,11 @@ func (ws *workspace[T]) macro(sp *kernelSpec[T], g *gemmArgs[T], i, mcur, p0, kc
 					copy(t[r*nr:r*nr+nrr], c[off+r*ldc:off+r*ldc+nrr])
 				}
 			}
-			sp.kernel(kcur, ap, rs, ps, bp, &t[0], nr, alpha, beta, load)
+			if gathered {
+				sp.gathered(kcur, &g.a[0], &g.rows[i+ir], &g.cols[p0], bp, &t[0], nr, alpha, beta, load)
+			} else {
+				sp.kernel(kcur, ap, rs, ps, bp, &t[0], nr, alpha, beta, load)
+			}
 			for r := 0; r < mrr; r++ {
 				copy(c[off+r*ldc:off+r*ldc+nrr], t[r*nr:r*nr+nrr])
 			}

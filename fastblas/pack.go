@@ -23,6 +23,15 @@ func (ws *workspace[T]) packEdgeA(sp *kernelSpec[T], g *gemmArgs[T], i, rows, p0
 	ws.packA = grow(ws.packA, mr*kcur, mr*sp.kc)
 	panel, a, lda := ws.packA, g.a, g.lda
 	clear(panel)
+	if g.rows != nil {
+		for r := 0; r < rows; r++ {
+			base := int(g.rows[i+r])
+			for p, off := range g.cols[p0 : p0+kcur] {
+				panel[p*mr+r] = a[base+int(off)]
+			}
+		}
+		return
+	}
 	if g.aTrans {
 		// op(A)[i, p] = a[p*lda+i]: the values for one p are contiguous.
 		for p := 0; p < kcur; p++ {

@@ -79,6 +79,65 @@ def kernel(name, prec, zmm):
     return L
 
 
+def gathered(name, zmm):
+    """A float32 kernel whose A is gathered: element (r, p) at
+    a[rows[r] + cols[p]] (rows: 6 int32 offsets, cols: k of them), the
+    unrolled view (im2col) of images stored once. The FMAs, and so the
+    bits, are the plain kernel's."""
+    V = 'Z' if zmm else 'Y'
+    vb = 64 if zmm else 32
+    nrb = 2 * vb
+    L = [f'// func {name}(k int, a *float32, rows, cols *int32, b, c *float32, ldc int, alpha, beta float32, load int)',
+         f'TEXT ·{name}(SB), NOSPLIT, $0-72',
+         '\tMOVQ k+0(FP), CX', '\tMOVQ a+8(FP), AX', '\tMOVQ rows+16(FP), BX', '\tMOVQ cols+24(FP), R12',
+         '\tMOVQ b+32(FP), DI', '\tMOVQ c+40(FP), DX', '\tMOVQ ldc+48(FP), R8', '\tSHLQ $2, R8']
+    # Row r's base pointer: a + 4·rows[r].
+    ptrs = ['SI', 'R10', 'R11', 'R13', 'R14', 'R15']
+    for r, reg in enumerate(ptrs):
+        L += [f'\tMOVLQSX {4*r}(BX), R9', f'\tLEAQ (AX)(R9*4), {reg}']
+    for r in range(4, 16):
+        L.append(f'\tVPXORD {V}{r}, {V}{r}, {V}{r}' if zmm else f'\tVXORPS {V}{r}, {V}{r}, {V}{r}')
+    L += ['\tTESTQ CX, CX', f'\tJEQ {name}_tail']
+
+    def step(u, off_b):
+        S = [f'\tMOVLQSX {4*u}(R12), BX', f'\tVMOVUPS {off_b}(DI), {V}0', f'\tVMOVUPS {off_b+vb}(DI), {V}1']
+        for r in range(6):
+            reg = f'{V}2' if r % 2 == 0 else f'{V}3'
+            S.append(f'\tVBROADCASTSS ({ptrs[r]})(BX*4), {reg}')
+            S.append(f'\tVFMADD231PS {V}0, {reg}, {V}{4+2*r}')
+            S.append(f'\tVFMADD231PS {V}1, {reg}, {V}{5+2*r}')
+        return S
+    L += ['\tMOVQ CX, R9', '\tSHRQ $2, R9', f'\tJEQ {name}_rem']
+    L.append(f'{name}_loop4:')
+    for u in range(4):
+        L += step(u, u*nrb)
+    L += [f'\tADDQ ${4*nrb}, DI', '\tADDQ $16, R12', '\tDECQ R9', f'\tJNE {name}_loop4']
+    L.append(f'{name}_rem:')
+    L += ['\tANDQ $3, CX', f'\tJEQ {name}_tail']
+    L.append(f'{name}_loop1:')
+    L += step(0, 0)
+    L += [f'\tADDQ ${nrb}, DI', '\tADDQ $4, R12', '\tDECQ CX', f'\tJNE {name}_loop1']
+    L.append(f'{name}_tail:')
+    L.append(f'\tVBROADCASTSS alpha+56(FP), {V}0')
+    for r in range(4, 16):
+        L.append(f'\tVMULPS {V}0, {V}{r}, {V}{r}')
+    L += ['\tMOVQ load+64(FP), AX', '\tTESTQ AX, AX', f'\tJNE {name}_load']
+    for r in range(6):
+        L += [f'\tVMOVUPS {V}{4+2*r}, (DX)', f'\tVMOVUPS {V}{5+2*r}, {vb}(DX)']
+        if r < 5:
+            L.append('\tADDQ R8, DX')
+    L += ['\tVZEROUPPER', '\tRET']
+    L.append(f'{name}_load:')
+    L.append(f'\tVBROADCASTSS beta+60(FP), {V}1')
+    for r in range(6):
+        L += [f'\tVFMADD231PS (DX), {V}1, {V}{4+2*r}', f'\tVFMADD231PS {vb}(DX), {V}1, {V}{5+2*r}',
+              f'\tVMOVUPS {V}{4+2*r}, (DX)', f'\tVMOVUPS {V}{5+2*r}, {vb}(DX)']
+        if r < 5:
+            L.append('\tADDQ R8, DX')
+    L += ['\tVZEROUPPER', '\tRET', '']
+    return L
+
+
 def pack(name, zmm):
     V = 'Z' if zmm else 'Y'
     vb = 64 if zmm else 32
@@ -96,6 +155,8 @@ out += kernel('Sgemm6x16', 32, False)
 out += kernel('Dgemm6x8', 64, False)
 out += kernel('Sgemm6x32AVX512', 32, True)
 out += kernel('Dgemm6x16AVX512', 64, True)
+out += gathered('Sgemm6x16Gathered', False)
+out += gathered('Sgemm6x32AVX512Gathered', True)
 out += pack('PackRows64', False)
 out += pack('PackRows128AVX512', True)
 open(sys.argv[1], 'w').write('\n'.join(out))

@@ -57,3 +57,18 @@ func Dgemm6x16AVX512(k int, a *float64, ars, aps int, b, c *float64, ldc int, al
 //
 //go:noescape
 func PackRows128AVX512(dst, src unsafe.Pointer, rows, stride int)
+
+// Sgemm6x16Gathered is Sgemm6x16 with A gathered instead of strided:
+// element (r, p) of the 6×k block is a[rows[r]+cols[p]] (rows holds 6
+// offsets, cols k), so that the unrolled view of images (im2col) can be
+// read from the images themselves. The FMAs are Sgemm6x16's, in the same
+// order: the same bits as the kernel on the unrolled matrix.
+//
+//go:noescape
+func Sgemm6x16Gathered(k int, a *float32, rows, cols *int32, b, c *float32, ldc int, alpha, beta float32, load int)
+
+// Sgemm6x32AVX512Gathered is Sgemm6x32AVX512 with A gathered as in
+// Sgemm6x16Gathered.
+//
+//go:noescape
+func Sgemm6x32AVX512Gathered(k int, a *float32, rows, cols *int32, b, c *float32, ldc int, alpha, beta float32, load int)

@@ -39,3 +39,13 @@ func Dgemm6x16AVX512(k int, a *float64, ars, aps int, b, c *float64, ldc int, al
 func PackRows128AVX512(dst, src unsafe.Pointer, rows, stride int) {
 	panic("fastblas/internal/asm: kernel called on a platform without it")
 }
+
+// Sgemm6x16Gathered is not available on this platform (see Available).
+func Sgemm6x16Gathered(k int, a *float32, rows, cols *int32, b, c *float32, ldc int, alpha, beta float32, load int) {
+	panic("fastblas/internal/asm: kernel called on a platform without it")
+}
+
+// Sgemm6x32AVX512Gathered is not available on this platform (see Available).
+func Sgemm6x32AVX512Gathered(k int, a *float32, rows, cols *int32, b, c *float32, ldc int, alpha, beta float32, load int) {
+	panic("fastblas/internal/asm: kernel called on a platform without it")
+}
