@@ -150,3 +150,48 @@ func TestParallelPassesSameBitsAnyThreadCount(t *testing.T) {
 		}
 	}
 }
+
+// TestGatheredFilterPassSameBits: on fastblas, the filter pass that
+// gathers each chunk's unrolled images from the padded images gives the
+// bits of unrolling them (im2col) and multiplying, on one thread and on
+// two (the one-thread view), for strides 1 and 2 and filter counts on and
+// off the kernels' panels.
+func TestGatheredFilterPassSameBits(t *testing.T) {
+	defer G.Use(gonum.Implementation{})
+	for _, g := range []convGeom{
+		{n: 20, c: 16, h: 14, w: 14, f: 32, oh: 14, ow: 14, k: 5, stride: 1, pad: 2},
+		{n: 9, c: 1, h: 28, w: 28, f: 16, oh: 28, ow: 28, k: 5, stride: 1, pad: 2},
+		{n: 11, c: 3, h: 9, w: 7, f: 5, oh: 5, ow: 4, k: 3, stride: 2, pad: 1},
+	} {
+		x := make([]float32, g.n*g.c*g.h*g.w)
+		dy := make([]float32, g.n*g.f*g.p())
+		for i := range x {
+			x[i] = float32(math.Sin(float64(i)))
+		}
+		for i := range dy {
+			dy[i] = float32(math.Cos(float64(i) * 0.3))
+		}
+		for _, threads := range []int{1, 2} {
+			fastblas.Install(fastblas.WithThreads(threads))
+			got := make([]float32, g.chunks()*g.kk()*g.f)
+			runConv(&convJobs{}, passFilter, g, x, nil, nil, dy, got)
+
+			want := make([]float32, len(got))
+			lane := &convLane[float32]{padded: make([]float32, g.paddedLen())}
+			for n0 := 0; n0 < g.n; n0 += g.chunk() {
+				nc := min(g.chunk(), g.n-n0)
+				ld := nc * g.p()
+				lane.col, lane.mat = make([]float32, g.kk()*ld), make([]float32, g.f*ld)
+				unrollChunk(g, x, lane, n0, nc)
+				transposeChunk(g, dy, lane.mat, n0, nc)
+				c := n0 / g.chunk()
+				gemmOn(G.WhichBLAS(), false, false, g.kk(), g.f, ld, 1, lane.col, ld, lane.mat, g.f, 0, want[c*g.kk()*g.f:(c+1)*g.kk()*g.f], g.f)
+			}
+			for i := range want {
+				if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+					t.Fatalf("%+v, %d threads: share value %d = %v, want %v", g, threads, i, got[i], want[i])
+				}
+			}
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"gonum.org/v1/gonum/blas"
 	G "gorgonia.org/gorgonia"
 
 	"github.com/adamant-ml/adamant/internal/workpool"
@@ -165,6 +166,13 @@ type convJob[T float] struct {
 	// blas makes the chunks' products: a one-thread view of the installed
 	// BLAS when the chunks are split over threads, else the BLAS itself.
 	blas G.BLAS
+	// gather is blas when it multiplies gathered matrices (fastblas's
+	// SgemmGathered, float32 only), else nil: the forward and filter
+	// passes then read the unrolled chunk from its padded images through
+	// the offset tables instead of unrolling it (im2col) first.
+	gather gatheringBLAS
+	// tables are the offsets of the gathered unrolled chunk, for g.
+	tables convTables
 	// x is the input (forward, filter), w the weights (forward, data), b
 	// the bias, dy the output gradient (data, filter) and out the result:
 	// y, dx, or the chunks' dWᵀ shares one after the other (filter).
@@ -177,9 +185,63 @@ type convJob[T float] struct {
 
 // convLane is one running part's scratch: a chunk unrolled, the matrix
 // the product reads or writes next to it (F × nc·OH·OW, or nc·OH·OW × F
-// for the filter pass), and one zero-padded image.
+// for the filter pass), and the chunk's images zero-padded side by side
+// (one at a time where it is unrolled).
 type convLane[T float] struct {
 	col, mat, padded []T
+}
+
+// gatheringBLAS is the optional method of a BLAS that multiplies a
+// matrix gathered through offset tables (fastblas): A[i, p] is
+// a[rows[i]+cols[p]], and it reports false when it cannot run here.
+type gatheringBLAS interface {
+	Accelerated() bool
+	SgemmGathered(tB blas.Transpose, m, n, k int, alpha float32, a []float32, rows, cols []int32, b []float32, ldb int, beta float32, c []float32, ldc int) bool
+}
+
+// convTables are the offsets that gather a chunk's unrolled matrix from
+// its padded images (padChunk): pixel[i·OH·OW + oy·OW + ox] is where
+// output position (oy, ox) of image i has its window, cell[(c·k+ki)·k+kj]
+// where kernel cell (c, ki, kj) is within a window. colᵀ is then
+// gathered with rows = pixel, cols = cell, and col with the two swapped.
+type convTables struct {
+	g           convGeom
+	pixel, cell []int32
+}
+
+// forGeom returns the tables for g, rebuilt only when the geometry
+// changes.
+func (t *convTables) forGeom(g convGeom) *convTables {
+	if t.g == g && t.cell != nil {
+		return t
+	}
+	hp, wp := g.h+2*g.pad, g.w+2*g.pad
+	t.g = g
+	t.pixel = t.pixel[:0]
+	for i := 0; i < g.chunk(); i++ {
+		for oy := 0; oy < g.oh; oy++ {
+			for ox := 0; ox < g.ow; ox++ {
+				t.pixel = append(t.pixel, int32(i*g.paddedLen()+oy*g.stride*wp+ox*g.stride))
+			}
+		}
+	}
+	t.cell = t.cell[:0]
+	for c := 0; c < g.c; c++ {
+		for ki := 0; ki < g.k; ki++ {
+			for kj := 0; kj < g.k; kj++ {
+				t.cell = append(t.cell, int32(c*hp*wp+ki*wp+kj))
+			}
+		}
+	}
+	return t
+}
+
+// padChunk pads images [n0, n0+nc) of x side by side into dst.
+func padChunk[T float](g convGeom, x, dst []T, n0, nc int) {
+	in, pl := g.c*g.h*g.w, g.paddedLen()
+	for i := 0; i < nc; i++ {
+		padImage(g, x[(n0+i)*in:(n0+i+1)*in], dst[i*pl:(i+1)*pl])
+	}
 }
 
 // acquire claims a free lane. Run starts at most len(j.lanes) parts at
@@ -205,6 +267,11 @@ func (j *convJob[T]) RunPart(chunk, _ int) {
 	ld := nc * p
 	lane.col, lane.mat = lane.col[:kk*ld], lane.mat[:g.f*ld]
 	in := g.c * g.h * g.w
+	if j.gather != nil && (j.pass == passFilter || j.pass == passForward && g.pixelMajorForward()) {
+		j.runGathered(lane, chunk, n0, nc)
+		j.busy[li].Store(false)
+		return
+	}
 	switch j.pass {
 	case passForward:
 		unrollChunk(g, j.x, lane, n0, nc)
@@ -232,6 +299,32 @@ func (j *convJob[T]) RunPart(chunk, _ int) {
 		gemmOn(j.blas, false, false, kk, g.f, ld, 1, lane.col, ld, lane.mat, g.f, 0, share, g.f)
 	}
 	j.busy[li].Store(false)
+}
+
+// runGathered runs the forward (pixel-major) or filter pass of a chunk
+// with its unrolled matrix gathered from its padded images: the products
+// of the unrolled paths below, without writing the unrolled chunk.
+func (j *convJob[T]) runGathered(lane *convLane[T], chunk, n0, nc int) {
+	g := j.g
+	kk, p := g.kk(), g.p()
+	ld := nc * p
+	pads := any(lane.padded).([]float32)
+	padChunk(g, any(j.x).([]float32), pads, n0, nc)
+	pixel, cell := j.tables.pixel[:ld], j.tables.cell
+	switch j.pass {
+	case passForward:
+		// yᵀ = colᵀ·Wᵀ, then each image transposed with the bias.
+		mat := any(lane.mat).([]float32)
+		j.gather.SgemmGathered(blas.Trans, ld, g.f, kk, 1, pads, pixel, cell, any(j.w).([]float32), kk, 0, mat, g.f)
+		for i := 0; i < nc; i++ {
+			transposeAddBias(j.out[(n0+i)*g.f*p:(n0+i+1)*g.f*p], lane.mat[i*p*g.f:(i+1)*p*g.f], j.b, p, g.f)
+		}
+	case passFilter:
+		// This chunk's dWᵀ = col·dyᵀ.
+		transposeChunk(g, j.dy, lane.mat, n0, nc)
+		share := any(j.out[chunk*kk*g.f : (chunk+1)*kk*g.f]).([]float32)
+		j.gather.SgemmGathered(blas.NoTrans, kk, g.f, ld, 1, pads, cell, pixel, any(lane.mat).([]float32), g.f, 0, share, g.f)
+	}
 }
 
 // unrollChunk pads images [n0, n0+nc) of x one by one and unrolls them
@@ -301,6 +394,13 @@ func runConv[T float](js *convJobs, pass convPass, g convGeom, x, w, b, dy, out 
 	if one, ok := installed.(oneThreadBLAS); ok && threads > 1 && chunks >= threads {
 		j.blas, helpers = one.OneThread(), threads-1
 	}
+	j.gather = nil
+	if gb, ok := j.blas.(gatheringBLAS); ok && gb.Accelerated() && pass != passData {
+		if _, f32 := any(out).([]float32); f32 {
+			j.gather = gb
+			j.tables.forGeom(g)
+		}
+	}
 	if lanes := helpers + 1; len(j.lanes) < lanes {
 		j.lanes = append(j.lanes, make([]convLane[T], lanes-len(j.lanes))...)
 		j.busy = make([]atomic.Bool, lanes)
@@ -314,9 +414,9 @@ func runConv[T float](js *convJobs, pass convPass, g convGeom, x, w, b, dy, out 
 		lane := &j.lanes[i]
 		lane.col = growScratch(lane.col, g.kk()*ld)
 		lane.mat = growScratch(lane.mat, g.f*ld)
-		lane.padded = growScratch(lane.padded, g.paddedLen())
+		lane.padded = growScratch(lane.padded, g.chunk()*g.paddedLen())
 	}
 	j.pass, j.g, j.x, j.w, j.b, j.dy, j.out = pass, g, x, w, b, dy, out
 	workpool.Run(j, chunks, helpers)
-	j.x, j.w, j.b, j.dy, j.out, j.blas = nil, nil, nil, nil, nil, nil
+	j.x, j.w, j.b, j.dy, j.out, j.blas, j.gather = nil, nil, nil, nil, nil, nil, nil
 }
