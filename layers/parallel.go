@@ -265,13 +265,14 @@ func (j *convJob[T]) RunPart(chunk, _ int) {
 	n0 := chunk * nb
 	nc := min(nb, g.n-n0)
 	ld := nc * p
-	lane.col, lane.mat = lane.col[:kk*ld], lane.mat[:g.f*ld]
-	in := g.c * g.h * g.w
-	if j.gather != nil && (j.pass == passFilter || j.pass == passForward && g.pixelMajorForward()) {
+	lane.mat = lane.mat[:g.f*ld]
+	if j.gathers() {
 		j.runGathered(lane, chunk, n0, nc)
 		j.busy[li].Store(false)
 		return
 	}
+	lane.col = lane.col[:kk*ld]
+	in := g.c * g.h * g.w
 	switch j.pass {
 	case passForward:
 		unrollChunk(g, j.x, lane, n0, nc)
@@ -299,6 +300,13 @@ func (j *convJob[T]) RunPart(chunk, _ int) {
 		gemmOn(j.blas, false, false, kk, g.f, ld, 1, lane.col, ld, lane.mat, g.f, 0, share, g.f)
 	}
 	j.busy[li].Store(false)
+}
+
+// gathers tells whether the pass reads the unrolled chunk through the
+// offset tables (runGathered) rather than unrolling it: the filter pass
+// and the pixel-major forward pass, when the BLAS can.
+func (j *convJob[T]) gathers() bool {
+	return j.gather != nil && (j.pass == passFilter || j.pass == passForward && j.g.pixelMajorForward())
 }
 
 // runGathered runs the forward (pixel-major) or filter pass of a chunk
@@ -394,7 +402,7 @@ func runConv[T float](js *convJobs, pass convPass, g convGeom, x, w, b, dy, out 
 	if one, ok := installed.(oneThreadBLAS); ok && threads > 1 && chunks >= threads {
 		j.blas, helpers = one.OneThread(), threads-1
 	}
-	j.gather = nil
+	j.pass, j.g, j.gather = pass, g, nil
 	if gb, ok := j.blas.(gatheringBLAS); ok && gb.Accelerated() && pass != passData {
 		if _, f32 := any(out).([]float32); f32 {
 			j.gather = gb
@@ -412,11 +420,13 @@ func runConv[T float](js *convJobs, pass convPass, g convGeom, x, w, b, dy, out 
 	ld := g.chunk() * g.p()
 	for i := range j.lanes {
 		lane := &j.lanes[i]
-		lane.col = growScratch(lane.col, g.kk()*ld)
+		if !j.gathers() {
+			lane.col = growScratch(lane.col, g.kk()*ld)
+		}
 		lane.mat = growScratch(lane.mat, g.f*ld)
 		lane.padded = growScratch(lane.padded, g.chunk()*g.paddedLen())
 	}
-	j.pass, j.g, j.x, j.w, j.b, j.dy, j.out = pass, g, x, w, b, dy, out
+	j.x, j.w, j.b, j.dy, j.out = x, w, b, dy, out
 	workpool.Run(j, chunks, helpers)
 	j.x, j.w, j.b, j.dy, j.out, j.blas, j.gather = nil, nil, nil, nil, nil, nil, nil
 }
