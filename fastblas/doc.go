@@ -96,12 +96,23 @@
 //
 // # Cost
 //
-// A call allocates nothing once the packing buffers of the goroutines that
-// run it have grown to the largest problem seen (at most 1 MiB of B plus
-// 6 KiB of A per goroutine for float32, 2 MiB with AVX-512). Callers' buffers
-// are kept by the Implementation, workers' by the workers, for as long as
-// they live, rather than in a sync.Pool, which every garbage collection
-// would empty.
+// Each goroutine that runs a product gets packing buffers of the largest
+// block the kernels pack, allocated in full on its first product (1 MiB
+// for B, 6 KiB of float32 or 12 KiB of float64 for A's last rows), so no
+// call allocates after that, whatever its size and whichever goroutine
+// runs it. Callers' buffers are kept by the Implementation, workers' by the
+// workers, for as long as they live, rather than in a sync.Pool, which
+// every garbage collection would empty.
+//
+// # Gathered operands
+//
+// SgemmGathered multiplies a matrix that is not stored: element (i, p) is
+// a[rows[i]+cols[p]]. With a the zero-padded images of a convolution and
+// the two tables the offsets of each output position's window and of each
+// kernel cell within it, that matrix is the unrolled (im2col) one, read by
+// the kernels from the images instead of being written out first. It runs
+// on the calling goroutine (callers split their batches themselves) and
+// gives the bits Sgemm gives on the stored matrix.
 //
 // # OpenBLAS
 //

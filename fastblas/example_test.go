@@ -57,3 +57,32 @@ func ExampleImplementation_OneThread() {
 	fmt.Println(c)
 	// Output: [1 3 3 7]
 }
+
+// ExampleImplementation_SgemmGathered multiplies the unrolled 2×2 windows
+// of a 3×3 image (im2col: four windows, four cells each) by a 2×2 kernel
+// without unrolling them, reading the windows from the image through two
+// offset tables; where the kernels do not run, it unrolls them and calls
+// Sgemm, as a caller would.
+func ExampleImplementation_SgemmGathered() {
+	impl := fastblas.New(fastblas.WithThreads(1))
+	image := []float32{
+		1, 2, 3,
+		4, 5, 6,
+		7, 8, 9,
+	}
+	windows := []int32{0, 1, 3, 4} // top-left corner of each 2×2 window
+	cells := []int32{0, 1, 3, 4}   // each cell's offset within a window
+	kernel := []float32{1, 0, 0, -1}
+	out := make([]float32, 4)
+	if !impl.SgemmGathered(blas.NoTrans, 4, 1, 4, 1, image, windows, cells, kernel, 1, 0, out, 1) {
+		unrolled := make([]float32, 16)
+		for i, w := range windows {
+			for p, c := range cells {
+				unrolled[i*4+p] = image[w+c]
+			}
+		}
+		impl.Sgemm(blas.NoTrans, blas.NoTrans, 4, 1, 4, 1, unrolled, 4, kernel, 1, 0, out, 1)
+	}
+	fmt.Println(out)
+	// Output: [-4 -4 -4 -4]
+}
