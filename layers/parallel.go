@@ -1,6 +1,7 @@
 package layers
 
 import (
+	"math"
 	"sync"
 	"sync/atomic"
 
@@ -403,7 +404,9 @@ func runConv[T float](js *convJobs, pass convPass, g convGeom, x, w, b, dy, out 
 		j.blas, helpers = one.OneThread(), threads-1
 	}
 	j.pass, j.g, j.gather = pass, g, nil
-	if gb, ok := j.blas.(gatheringBLAS); ok && gb.Accelerated() && pass != passData {
+	// The offsets are int32: a chunk's padded images must have fewer
+	// than 2³¹ values (8 GiB of float32), which any real batch has.
+	if gb, ok := j.blas.(gatheringBLAS); ok && gb.Accelerated() && pass != passData && g.chunk()*g.paddedLen() <= math.MaxInt32 {
 		if _, f32 := any(out).([]float32); f32 {
 			j.gather = gb
 			j.tables.forGeom(g)
