@@ -324,7 +324,8 @@ func (j *convJob[T]) runGathered(lane *convLane[T], chunk, n0, nc int) {
 	case passForward:
 		// yᵀ = colᵀ·Wᵀ, then each image transposed with the bias.
 		mat := any(lane.mat).([]float32)
-		j.gather.SgemmGathered(blas.Trans, ld, g.f, kk, 1, pads, pixel, cell, any(j.w).([]float32), kk, 0, mat, g.f)
+		ran := j.gather.SgemmGathered(blas.Trans, ld, g.f, kk, 1, pads, pixel, cell, any(j.w).([]float32), kk, 0, mat, g.f)
+		mustHaveRun(ran)
 		for i := 0; i < nc; i++ {
 			transposeAddBias(j.out[(n0+i)*g.f*p:(n0+i+1)*g.f*p], lane.mat[i*p*g.f:(i+1)*p*g.f], j.b, p, g.f)
 		}
@@ -332,7 +333,16 @@ func (j *convJob[T]) runGathered(lane *convLane[T], chunk, n0, nc int) {
 		// This chunk's dWᵀ = col·dyᵀ.
 		transposeChunk(g, j.dy, lane.mat, n0, nc)
 		share := any(j.out[chunk*kk*g.f : (chunk+1)*kk*g.f]).([]float32)
-		j.gather.SgemmGathered(blas.NoTrans, kk, g.f, ld, 1, pads, cell, pixel, any(lane.mat).([]float32), g.f, 0, share, g.f)
+		mustHaveRun(j.gather.SgemmGathered(blas.NoTrans, kk, g.f, ld, 1, pads, cell, pixel, any(lane.mat).([]float32), g.f, 0, share, g.f))
+	}
+}
+
+// mustHaveRun panics (the op's boundary turns it into an error) if a
+// gathering BLAS that reported its kernels available refused a product,
+// which would leave the result unwritten.
+func mustHaveRun(ran bool) {
+	if !ran {
+		panic("layers: the BLAS refused a gathered product after reporting its kernels available")
 	}
 }
 
