@@ -93,7 +93,7 @@ func TestCNNTrainStepAllocatesLittle(t *testing.T) {
 	for i := 0; i < 10; i++ {
 		step()
 	}
-	least := bytesPerStep(step)
+	least := bytesPerStep(t, step)
 	t.Logf("a CNN training step allocates %d bytes", least)
 	if least > 16<<10 {
 		t.Fatalf("a CNN training step allocates %d bytes, want at most 16 KiB", least)
