@@ -8,8 +8,9 @@ import (
 	"golang.org/x/sys/cpu"
 )
 
-// useAVX2 selects the AVX2 ReLU kernels (relu_amd64.s), which give the
-// scalar loop's bits. A variable, so that tests can compare the two.
+// useAVX2 selects the AVX2 ReLU and transpose kernels (relu_amd64.s,
+// transpose_amd64.s), which give the scalar loops' bits. A variable, so
+// that tests can compare the two.
 var useAVX2 = cpu.X86.HasAVX2
 
 // The assembly kernels; n is a multiple of 16 (float32) or 8 (float64).
