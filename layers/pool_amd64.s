@@ -312,3 +312,147 @@ back_next:
 back_done:
 	VZEROUPPER
 	RET
+
+DATA poolEven8<>+0(SB)/8, $0x0000000200000000
+DATA poolEven8<>+8(SB)/8, $0x0000000600000004
+DATA poolEven8<>+16(SB)/8, $0x0000000a00000008
+DATA poolEven8<>+24(SB)/8, $0x0000000e0000000c
+GLOBL poolEven8<>(SB), RODATA|NOPTR, $32
+
+// func pool2x2PlaneF32AVX2(p, q *float32, win *int32, w, oh, ow, groups int, masks *[3][8]int32, record int) (ok bool)
+//
+// pool2x2PlaneF32AVX512 with AVX2: groups of 8 outputs, the last one
+// (if ow is not a multiple of 8) masked by masks: the top-row inputs of
+// its first and second vector and its outputs, −1 for a lane in use.
+TEXT ·pool2x2PlaneF32AVX2(SB), NOSPLIT, $0-73
+	MOVQ p+0(FP), SI
+	MOVQ q+8(FP), DI
+	MOVQ win+16(FP), R8
+	MOVQ w+24(FP), R11
+	MOVQ oh+32(FP), DX
+	MOVQ groups+48(FP), R12
+	MOVQ masks+56(FP), AX
+	VMOVDQU (AX), Y12
+	VMOVDQU 32(AX), Y11
+	VMOVDQU 64(AX), Y10
+	VMOVDQU poolEven8<>(SB), Y15
+	VMOVD R11, X14
+	VPBROADCASTD X14, Y14
+	XORQ CX, CX
+
+pool_avx2_row:
+	CMPQ CX, DX
+	JGE pool_avx2_done
+	MOVQ CX, BX
+	IMULQ R11, BX
+	SHLQ $1, BX
+	LEAQ (SI)(BX*4), R9
+	LEAQ (R9)(R11*4), R10
+	MOVQ CX, AX
+	IMULQ ow+40(FP), AX
+	LEAQ (DI)(AX*4), R13
+	LEAQ (R8)(AX*4), R14
+	MOVQ R12, R15
+
+pool_avx2_group:
+	TESTQ R15, R15
+	JE pool_avx2_tail
+	VMOVUPS (R9), Y0
+	VMOVUPS 32(R9), Y1
+	VMOVUPS (R10), Y2
+	VMOVUPS 32(R10), Y3
+	VSHUFPS $0x88, Y1, Y0, Y4
+	VPERMPD $0xd8, Y4, Y4
+	VSHUFPS $0xdd, Y1, Y0, Y5
+	VPERMPD $0xd8, Y5, Y5
+	VSHUFPS $0x88, Y3, Y2, Y6
+	VPERMPD $0xd8, Y6, Y6
+	VSHUFPS $0xdd, Y3, Y2, Y7
+	VPERMPD $0xd8, Y7, Y7
+	VCMPPS $3, Y5, Y4, Y0
+	VCMPPS $3, Y7, Y6, Y1
+	VORPS Y1, Y0, Y0
+	VMOVMSKPS Y0, AX
+	TESTL AX, AX
+	JNE pool_avx2_nan
+	VCMPPS $0x1e, Y4, Y5, Y8
+	VBLENDVPS Y8, Y5, Y4, Y0
+	VCMPPS $0x1e, Y6, Y7, Y9
+	VBLENDVPS Y9, Y7, Y6, Y1
+	VCMPPS $0x1e, Y0, Y1, Y2
+	VBLENDVPS Y2, Y1, Y0, Y3
+	VMOVUPS Y3, (R13)
+	CMPQ record+64(FP), $0
+	JE pool_avx2_full_stored
+	VMOVD BX, X4
+	VPBROADCASTD X4, Y4
+	VPADDD Y15, Y4, Y4
+	VPSUBD Y8, Y4, Y5
+	VPADDD Y14, Y4, Y6
+	VPSUBD Y9, Y6, Y6
+	VBLENDVPS Y2, Y6, Y5, Y7
+	VMOVDQU Y7, (R14)
+pool_avx2_full_stored:
+	ADDQ $64, R9
+	ADDQ $64, R10
+	ADDQ $32, R13
+	ADDQ $32, R14
+	ADDQ $16, BX
+	DECQ R15
+	JMP pool_avx2_group
+
+pool_avx2_tail:
+	VMOVMSKPS Y10, AX
+	TESTL AX, AX
+	JE pool_avx2_next
+	VMASKMOVPS (R9), Y12, Y0
+	VMASKMOVPS 32(R9), Y11, Y1
+	VMASKMOVPS (R10), Y12, Y2
+	VMASKMOVPS 32(R10), Y11, Y3
+	VSHUFPS $0x88, Y1, Y0, Y4
+	VPERMPD $0xd8, Y4, Y4
+	VSHUFPS $0xdd, Y1, Y0, Y5
+	VPERMPD $0xd8, Y5, Y5
+	VSHUFPS $0x88, Y3, Y2, Y6
+	VPERMPD $0xd8, Y6, Y6
+	VSHUFPS $0xdd, Y3, Y2, Y7
+	VPERMPD $0xd8, Y7, Y7
+	VCMPPS $3, Y5, Y4, Y0
+	VCMPPS $3, Y7, Y6, Y1
+	VORPS Y1, Y0, Y0
+	VANDPS Y10, Y0, Y0
+	VMOVMSKPS Y0, AX
+	TESTL AX, AX
+	JNE pool_avx2_nan
+	VCMPPS $0x1e, Y4, Y5, Y8
+	VBLENDVPS Y8, Y5, Y4, Y0
+	VCMPPS $0x1e, Y6, Y7, Y9
+	VBLENDVPS Y9, Y7, Y6, Y1
+	VCMPPS $0x1e, Y0, Y1, Y2
+	VBLENDVPS Y2, Y1, Y0, Y3
+	VMASKMOVPS Y3, Y10, (R13)
+	CMPQ record+64(FP), $0
+	JE pool_avx2_last_stored
+	VMOVD BX, X4
+	VPBROADCASTD X4, Y4
+	VPADDD Y15, Y4, Y4
+	VPSUBD Y8, Y4, Y5
+	VPADDD Y14, Y4, Y6
+	VPSUBD Y9, Y6, Y6
+	VBLENDVPS Y2, Y6, Y5, Y7
+	VPMASKMOVD Y7, Y10, (R14)
+pool_avx2_last_stored:
+
+pool_avx2_next:
+	INCQ CX
+	JMP pool_avx2_row
+
+pool_avx2_done:
+	VZEROUPPER
+	MOVB $1, ok+72(FP)
+	RET
+
+pool_avx2_nan:
+	VZEROUPPER
+	MOVB $0, ok+72(FP)
+	RET

@@ -75,6 +75,16 @@ func TestPoolBackwardRecordedWinners(t *testing.T) {
 // planes (whose last row and column no window covers), ties, signed zeros
 // and NaNs included.
 func TestPool2x2PlaneMatchesGeneral(t *testing.T) {
+	// Each kernel the CPU has: AVX-512, and AVX2 with AVX-512 switched off.
+	avx512 := useAVX512Runs
+	defer func() { useAVX512Runs = avx512 }()
+	for _, use512 := range []bool{avx512, false} {
+		useAVX512Runs = use512
+		testPool2x2Planes(t)
+	}
+}
+
+func testPool2x2Planes(t *testing.T) {
 	tests := []struct{ h, w int }{{6, 8}, {7, 5}, {28, 28}, {2, 2}, {3, 9}, {4, 40}, {5, 64}, {3, 33}, {2, 31}}
 	rng := rand.New(rand.NewPCG(9, 10))
 	negZero := float32(math.Copysign(0, -1))
@@ -197,16 +207,19 @@ func BenchmarkPool2x2Plane(b *testing.B) {
 }
 
 // benchLoopAndVector runs op as sub-benchmarks "loop", with the vector
-// kernels switched off, and "vector", where the machine has them.
+// kernels switched off, "avx2" and "avx512", where the machine has them.
 func benchLoopAndVector(b *testing.B, op func()) {
-	vector := useAVX512Runs
-	defer func() { useAVX512Runs = vector }()
-	for _, useVector := range []bool{false, true} {
-		if useVector && !vector {
+	avx512, avx2 := useAVX512Runs, useAVX2
+	defer func() { useAVX512Runs, useAVX2 = avx512, avx2 }()
+	for _, k := range []struct {
+		name         string
+		avx512, avx2 bool
+	}{{"loop", false, false}, {"avx2", false, true}, {"avx512", true, true}} {
+		if (k.avx2 && !avx2) || (k.avx512 && !avx512) {
 			continue
 		}
-		b.Run(map[bool]string{false: "loop", true: "vector"}[useVector], func(b *testing.B) {
-			useAVX512Runs = useVector
+		b.Run(k.name, func(b *testing.B) {
+			useAVX512Runs, useAVX2 = k.avx512, k.avx2
 			for i := 0; i < b.N; i++ {
 				op()
 			}
