@@ -195,3 +195,56 @@ func TestGatheredFilterPassSameBits(t *testing.T) {
 		}
 	}
 }
+
+// TestVectorPathsSameBits: a CNN's passes (the convolutions' three, the
+// fused ReLU and pooling forward and backward) give the same bits with
+// the AVX-512 kernels, with AVX2 only (as on a CPU without AVX-512), and
+// with the loops alone.
+func TestVectorPathsSameBits(t *testing.T) {
+	fastblas.Install(fastblas.WithThreads(2))
+	defer G.Use(gonum.Implementation{})
+	avx512, avx2 := useAVX512Runs, useAVX2
+	defer func() { useAVX512Runs, useAVX2 = avx512, avx2 }()
+	g := convGeom{n: 9, c: 16, h: 14, w: 14, f: 32, oh: 14, ow: 14, k: 5, stride: 1, pad: 2}
+	pg := poolGeom{planes: g.n * g.f, h: g.oh, w: g.ow, oh: g.oh / 2, ow: g.ow / 2, kernel: 2, stride: 2, relu: true}
+	x := make([]float32, g.n*g.c*g.h*g.w)
+	w := make([]float32, g.f*g.kk())
+	bias := make([]float32, g.f)
+	grad := make([]float32, pg.planes*pg.oh*pg.ow)
+	for i := range x {
+		x[i] = float32(math.Sin(float64(i)))
+	}
+	for i := range w {
+		w[i] = float32(math.Cos(float64(i))) * 0.1
+	}
+	for i := range grad {
+		grad[i] = float32(math.Sin(float64(i) * 0.3))
+	}
+	run := func() [][]float32 {
+		y := make([]float32, g.n*g.f*g.p())
+		runConv(&convJobs{}, passForward, g, x, w, bias, nil, y)
+		pooled, win := make([]float32, len(grad)), make([]int32, len(grad))
+		poolForward(pg, y, pooled, win)
+		dy := make([]float32, len(y))
+		poolBackward(pg, y, grad, dy, win)
+		dx := make([]float32, len(x))
+		runConv(&convJobs{}, passData, g, nil, w, nil, dy, dx)
+		shares, dw := make([]float32, g.chunks()*g.kk()*g.f), make([]float32, len(w))
+		convBackwardFilter(&convJobs{}, g, x, dy, dw, shares)
+		return [][]float32{y, pooled, dy, dx, dw}
+	}
+	want := run()
+	for _, k := range []struct {
+		name         string
+		avx512, avx2 bool
+	}{{"AVX2", false, avx2}, {"loops", false, false}} {
+		useAVX512Runs, useAVX2 = k.avx512, k.avx2
+		for i, got := range run() {
+			for j := range got {
+				if math.Float32bits(got[j]) != math.Float32bits(want[i][j]) {
+					t.Fatalf("%s: result %d element %d = %v, want %v", k.name, i, j, got[j], want[i][j])
+				}
+			}
+		}
+	}
+}
