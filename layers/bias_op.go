@@ -183,10 +183,7 @@ func sumChannels[T float](x, out []T, n, channels, p int) {
 		sumPlanes(x, out, n, channels, p, 0, channels)
 		return
 	}
-	pool := &sumJobs64
-	if _, ok := any(x).([]float32); ok {
-		pool = &sumJobs32
-	}
+	pool := poolOf[T](&sumJobs)
 	j := pool.Get().(*sumJob[T])
 	j.x, j.out, j.n, j.channels, j.pos = x, out, n, channels, p
 	j.run(j, channels)

@@ -100,10 +100,23 @@ func (j *reluJob[T]) RunPart(part, _ int) {
 	reluMask(j.x[lo:hi], j.src[lo:hi], j.dst[lo:hi])
 }
 
-var (
-	reluJobs32 = sync.Pool{New: func() any { return new(reluJob[float32]) }}
-	reluJobs64 = sync.Pool{New: func() any { return new(reluJob[float64]) }}
-)
+// reluJobs holds reluJobs for each element type.
+var reluJobs = typedPools{
+	f32: sync.Pool{New: func() any { return new(reluJob[float32]) }},
+	f64: sync.Pool{New: func() any { return new(reluJob[float64]) }},
+}
+
+// typedPools is a sync.Pool per element type, for values whose type
+// depends on it.
+type typedPools struct{ f32, f64 sync.Pool }
+
+// poolOf returns p's pool for T.
+func poolOf[T float](p *typedPools) *sync.Pool {
+	if _, ok := any(T(0)).(float32); ok {
+		return &p.f32
+	}
+	return &p.f64
+}
 
 // parallelReLUMask is reluMask over the threads when x is large; the
 // elements are independent, so the result is the same.
@@ -112,10 +125,7 @@ func parallelReLUMask[T float](x, src, dst []T) {
 		reluMask(x, src, dst)
 		return
 	}
-	pool := &reluJobs64
-	if _, ok := any(x).([]float32); ok {
-		pool = &reluJobs32
-	}
+	pool := poolOf[T](&reluJobs)
 	j := pool.Get().(*reluJob[T])
 	j.x, j.src, j.dst = x, src[:len(x)], dst[:len(x)]
 	j.run(j, len(x))
@@ -136,10 +146,11 @@ func (j *sumJob[T]) RunPart(part, _ int) {
 	sumPlanes(j.x, j.out, j.n, j.channels, j.pos, lo, hi)
 }
 
-var (
-	sumJobs32 = sync.Pool{New: func() any { return new(sumJob[float32]) }}
-	sumJobs64 = sync.Pool{New: func() any { return new(sumJob[float64]) }}
-)
+// sumJobs holds sumJobs for each element type.
+var sumJobs = typedPools{
+	f32: sync.Pool{New: func() any { return new(sumJob[float32]) }},
+	f64: sync.Pool{New: func() any { return new(sumJob[float64]) }},
+}
 
 // convPass names a pass of convJob.
 type convPass uint8
@@ -279,9 +290,7 @@ func (j *convJob[T]) RunPart(chunk, _ int) {
 		unrollChunk(g, j.x, lane, n0, nc)
 		if g.pixelMajorForward() {
 			gemmOn(j.blas, true, true, ld, g.f, kk, 1, lane.col, ld, j.w, kk, 0, lane.mat, g.f)
-			for i := 0; i < nc; i++ {
-				transposeAddBias(j.out[(n0+i)*g.f*p:(n0+i+1)*g.f*p], lane.mat[i*p*g.f:(i+1)*p*g.f], j.b, p, g.f)
-			}
+			j.writePixelMajor(lane.mat, n0, nc)
 			break
 		}
 		gemmOn(j.blas, false, false, g.f, ld, kk, 1, j.w, kk, lane.col, ld, 0, lane.mat, ld)
@@ -324,16 +333,24 @@ func (j *convJob[T]) runGathered(lane *convLane[T], chunk, n0, nc int) {
 	case passForward:
 		// yᵀ = colᵀ·Wᵀ, then each image transposed with the bias.
 		mat := any(lane.mat).([]float32)
-		ran := j.gather.SgemmGathered(blas.Trans, ld, g.f, kk, 1, pads, pixel, cell, any(j.w).([]float32), kk, 0, mat, g.f)
-		mustHaveRun(ran)
-		for i := 0; i < nc; i++ {
-			transposeAddBias(j.out[(n0+i)*g.f*p:(n0+i+1)*g.f*p], lane.mat[i*p*g.f:(i+1)*p*g.f], j.b, p, g.f)
-		}
+		mustHaveRun(j.gather.SgemmGathered(blas.Trans, ld, g.f, kk, 1, pads, pixel, cell, any(j.w).([]float32), kk, 0, mat, g.f))
+		j.writePixelMajor(lane.mat, n0, nc)
 	case passFilter:
 		// This chunk's dWᵀ = col·dyᵀ.
 		transposeChunk(g, j.dy, lane.mat, n0, nc)
 		share := any(j.out[chunk*kk*g.f : (chunk+1)*kk*g.f]).([]float32)
 		mustHaveRun(j.gather.SgemmGathered(blas.NoTrans, kk, g.f, ld, 1, pads, cell, pixel, any(lane.mat).([]float32), g.f, 0, share, g.f))
+	}
+}
+
+// writePixelMajor writes a chunk's forward product made pixel-major
+// (yᵀ: each image's OH·OW × F block in mat) to images [n0, n0+nc) of the
+// output, NCHW, with the bias added.
+func (j *convJob[T]) writePixelMajor(mat []T, n0, nc int) {
+	g := j.g
+	size := g.f * g.p()
+	for i := 0; i < nc; i++ {
+		transposeAddBias(j.out[(n0+i)*size:(n0+i+1)*size], mat[i*size:(i+1)*size], j.b, g.p(), g.f)
 	}
 }
 

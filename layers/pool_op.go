@@ -290,13 +290,13 @@ func pool2x2Plane[T float](g poolGeom, p, q []T, win []int32) {
 func (g poolGeom) is2x2() bool { return g.kernel == 2 && g.stride == 2 && g.pad == 0 }
 
 // rectifiedPlanes holds the buffers a fused ReLU rectifies planes into,
-// one per running part, kept from call to call (*[]float32 or *[]float64).
-var rectifiedPlanes sync.Pool
+// one per running part, kept from call to call: *[]float32 and *[]float64.
+var rectifiedPlanes typedPools
 
-// rectifiedPlane returns a buffer of at least n values from
-// rectifiedPlanes, or a new one.
-func rectifiedPlane[T float](n int) *[]T {
-	if b, ok := rectifiedPlanes.Get().(*[]T); ok && cap(*b) >= n {
+// rectifiedPlane returns a buffer of at least n values from pool (T's of
+// rectifiedPlanes), or a new one.
+func rectifiedPlane[T float](pool *sync.Pool, n int) *[]T {
+	if b, ok := pool.Get().(*[]T); ok && cap(*b) >= n {
 		return b
 	}
 	b := make([]T, n)
@@ -310,8 +310,9 @@ func poolForward[T float](g poolGeom, x, y []T, win []int32) {
 	parallelFor(g.planes, func(lo, hi int) {
 		var rect []T
 		if g.relu {
-			buf := rectifiedPlane[T](in)
-			defer rectifiedPlanes.Put(buf)
+			pool := poolOf[T](&rectifiedPlanes)
+			buf := rectifiedPlane[T](pool, in)
+			defer pool.Put(buf)
 			rect = (*buf)[:in]
 		}
 		for pl := lo; pl < hi; pl++ {
