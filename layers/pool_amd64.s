@@ -262,8 +262,8 @@ back_group:
 	VMOVUPS Z11, K3, 64(R10)
 	ADDQ $128, R9
 	ADDQ $128, R10
-	ADDQ $64, R14
 	ADDQ $64, R15
+	ADDQ $64, R14
 	ADDQ $32, BX
 	DECQ AX
 	JMP back_group
