@@ -149,15 +149,7 @@ func TestFusedReLUPoolMatchesTwoPasses(t *testing.T) {
 			x := make([]float32, plain.planes*plain.h*plain.w)
 			grad := make([]float32, plain.planes*plain.oh*plain.ow)
 			for trial := 0; trial < 300; trial++ {
-				for i := range x {
-					x[i] = values[rng.IntN(len(values))]
-				}
-				for i := range grad {
-					grad[i] = float32(rng.NormFloat64())
-					if i%7 == 0 {
-						grad[i] = negZero
-					}
-				}
+				fillPoolCase(rng, x, grad, values, 7)
 				// Two passes: r = relu(x), y = pool(r); dr = pool'(dy), dx = relu'(dr).
 				r := make([]float32, len(x))
 				reluMask(x, x, r)
@@ -242,15 +234,7 @@ func TestPoolBackwardVectorMatchesLoop(t *testing.T) {
 			x := make([]float32, g.planes*g.h*g.w)
 			grad := make([]float32, g.planes*g.oh*g.ow)
 			for trial := 0; trial < 50; trial++ {
-				for i := range x {
-					x[i] = values[rng.IntN(len(values))]
-				}
-				for i := range grad {
-					grad[i] = float32(rng.NormFloat64())
-					if i%5 == 0 {
-						grad[i] = negZero
-					}
-				}
+				fillPoolCase(rng, x, grad, values, 5)
 				win := make([]int32, len(grad))
 				poolForward(g, x, make([]float32, len(grad)), win)
 				vector, loop := make([]float32, len(x)), make([]float32, len(x))
@@ -283,4 +267,19 @@ func BenchmarkPoolBackward(b *testing.B) {
 	poolForward(g, x, grad, win)
 	dx := make([]float32, len(x))
 	benchLoopAndVector(b, func() { poolBackward(g, x, grad, dx, win) })
+}
+
+// fillPoolCase draws the inputs of a pooling test from values and its
+// output gradient from a normal distribution, with −0 at every
+// negZeroEvery-th element.
+func fillPoolCase(rng *rand.Rand, x, grad, values []float32, negZeroEvery int) {
+	for i := range x {
+		x[i] = values[rng.IntN(len(values))]
+	}
+	for i := range grad {
+		grad[i] = float32(rng.NormFloat64())
+		if i%negZeroEvery == 0 {
+			grad[i] = float32(math.Copysign(0, -1))
+		}
+	}
 }
