@@ -313,12 +313,6 @@ back_done:
 	VZEROUPPER
 	RET
 
-DATA poolEven8<>+0(SB)/8, $0x0000000200000000
-DATA poolEven8<>+8(SB)/8, $0x0000000600000004
-DATA poolEven8<>+16(SB)/8, $0x0000000a00000008
-DATA poolEven8<>+24(SB)/8, $0x0000000e0000000c
-GLOBL poolEven8<>(SB), RODATA|NOPTR, $32
-
 // func pool2x2PlaneF32AVX2(p, q *float32, win *int32, w, oh, ow, groups int, masks *[3][8]int32, record int) (ok bool)
 //
 // pool2x2PlaneF32AVX512 with AVX2: groups of 8 outputs, the last one
@@ -335,7 +329,7 @@ TEXT ·pool2x2PlaneF32AVX2(SB), NOSPLIT, $0-73
 	VMOVDQU (AX), Y12
 	VMOVDQU 32(AX), Y11
 	VMOVDQU 64(AX), Y10
-	VMOVDQU poolEven8<>(SB), Y15
+	VMOVDQU poolEven<>(SB), Y15
 	VMOVD R11, X14
 	VPBROADCASTD X14, Y14
 	XORQ CX, CX

@@ -185,14 +185,10 @@ def pool_group(L, label, klo, khi, kout):
 def pool():
     L = []
     a = L.append
-    a("DATA poolEven<>+0(SB)/8, $0x0000000200000000")
-    a("DATA poolEven<>+8(SB)/8, $0x0000000600000004")
-    a("DATA poolEven<>+16(SB)/8, $0x0000000a00000008")
-    a("DATA poolEven<>+24(SB)/8, $0x0000000e0000000c")
-    a("DATA poolEven<>+32(SB)/8, $0x0000001200000010")
-    a("DATA poolEven<>+40(SB)/8, $0x0000001600000014")
-    a("DATA poolEven<>+48(SB)/8, $0x0000001a00000018")
-    a("DATA poolEven<>+56(SB)/8, $0x0000001e0000001c")
+    # The even indices 0, 2, …, 30 as int32: the columns of a window's
+    # first cells, and (their first 8) the AVX2 kernel's.
+    for i in range(0, 16, 2):
+        a(f"DATA poolEven<>+{4*i}(SB)/8, $0x{2*i+2:08x}{2*i:08x}")
     a("GLOBL poolEven<>(SB), RODATA|NOPTR, $64")
     a("")
     a("// func pool2x2PlaneF32AVX512(p, q *float32, win *int32, w, oh, ow, groups, tailOut, tailLo, tailHi, record int) (ok bool)")
@@ -405,12 +401,6 @@ def pool_group_avx2(L, label, tail):
 def pool_avx2():
     L = []
     a = L.append
-    a("DATA poolEven8<>+0(SB)/8, $0x0000000200000000")
-    a("DATA poolEven8<>+8(SB)/8, $0x0000000600000004")
-    a("DATA poolEven8<>+16(SB)/8, $0x0000000a00000008")
-    a("DATA poolEven8<>+24(SB)/8, $0x0000000e0000000c")
-    a("GLOBL poolEven8<>(SB), RODATA|NOPTR, $32")
-    a("")
     a("// func pool2x2PlaneF32AVX2(p, q *float32, win *int32, w, oh, ow, groups int, masks *[3][8]int32, record int) (ok bool)")
     a("//")
     a("// pool2x2PlaneF32AVX512 with AVX2: groups of 8 outputs, the last one")
@@ -427,7 +417,7 @@ def pool_avx2():
     a("\tVMOVDQU (AX), Y12")
     a("\tVMOVDQU 32(AX), Y11")
     a("\tVMOVDQU 64(AX), Y10")
-    a("\tVMOVDQU poolEven8<>(SB), Y15")
+    a("\tVMOVDQU poolEven<>(SB), Y15")
     a("\tVMOVD R11, X14")
     a("\tVPBROADCASTD X14, Y14")
     a("\tXORQ CX, CX")
