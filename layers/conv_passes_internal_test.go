@@ -90,15 +90,10 @@ func TestPixelMajorForwardSameBits(t *testing.T) {
 		runConv(&convJobs{}, passForward, g, x, w, bias, nil, got)
 
 		want := make([]float32, len(got))
-		lane := &convLane[float32]{padded: make([]float32, g.paddedLen())}
-		for n0 := 0; n0 < g.n; n0 += g.chunk() {
-			nc := min(g.chunk(), g.n-n0)
-			ld := nc * g.p()
-			lane.col, lane.mat = make([]float32, g.kk()*ld), make([]float32, g.f*ld)
-			unrollChunk(g, x, lane, n0, nc)
+		unrolledChunks(g, x, func(lane *convLane[float32], n0, nc, ld int) {
 			gemmOn(G.WhichBLAS(), false, false, g.f, ld, g.kk(), 1, w, g.kk(), lane.col, ld, 0, lane.mat, ld)
 			scatterBias(g, lane.mat, bias, want, n0, nc)
-		}
+		})
 		for i := range want {
 			if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
 				t.Fatalf("%+v: y[%d] = %v, want %v", g, i, got[i], want[i])
@@ -177,16 +172,11 @@ func TestGatheredFilterPassSameBits(t *testing.T) {
 			runConv(&convJobs{}, passFilter, g, x, nil, nil, dy, got)
 
 			want := make([]float32, len(got))
-			lane := &convLane[float32]{padded: make([]float32, g.paddedLen())}
-			for n0 := 0; n0 < g.n; n0 += g.chunk() {
-				nc := min(g.chunk(), g.n-n0)
-				ld := nc * g.p()
-				lane.col, lane.mat = make([]float32, g.kk()*ld), make([]float32, g.f*ld)
-				unrollChunk(g, x, lane, n0, nc)
+			unrolledChunks(g, x, func(lane *convLane[float32], n0, nc, ld int) {
 				transposeChunk(g, dy, lane.mat, n0, nc)
 				c := n0 / g.chunk()
 				gemmOn(G.WhichBLAS(), false, false, g.kk(), g.f, ld, 1, lane.col, ld, lane.mat, g.f, 0, want[c*g.kk()*g.f:(c+1)*g.kk()*g.f], g.f)
-			}
+			})
 			for i := range want {
 				if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
 					t.Fatalf("%+v, %d threads: share value %d = %v, want %v", g, threads, i, got[i], want[i])
@@ -246,5 +236,18 @@ func TestVectorPathsSameBits(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// unrolledChunks unrolls each chunk of x with im2col (the path the
+// gathered passes replace) and hands it to fn, for reference results.
+func unrolledChunks(g convGeom, x []float32, fn func(lane *convLane[float32], n0, nc, ld int)) {
+	lane := &convLane[float32]{padded: make([]float32, g.paddedLen())}
+	for n0 := 0; n0 < g.n; n0 += g.chunk() {
+		nc := min(g.chunk(), g.n-n0)
+		ld := nc * g.p()
+		lane.col, lane.mat = make([]float32, g.kk()*ld), make([]float32, g.f*ld)
+		unrollChunk(g, x, lane, n0, nc)
+		fn(lane, n0, nc, ld)
 	}
 }
